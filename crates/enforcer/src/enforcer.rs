@@ -1,0 +1,90 @@
+use std::net::IpAddr;
+
+use http::HeaderValue;
+
+use crate::clock::SharedClock;
+use crate::enforcement::Enforcement;
+use crate::guard::{ApiGuard, OperationGuard};
+use crate::metrics::EnforcerMetrics;
+use crate::principal::Principal;
+use crate::ratelimit::{QuotaStatus, RateLimitSettings, RateLimiter};
+use crate::rejection::Rejection;
+use crate::token::{Authenticator, TokenSettings};
+
+/// The long-lived half of enforcement: caches (JWKS, verified tokens) and limiter state that
+/// outlive snapshot swaps. The data it enforces comes with each call, from the request's snapshot.
+#[derive(Debug)]
+pub struct Enforcer {
+    authenticator: Authenticator,
+    limiter: RateLimiter,
+    metrics: EnforcerMetrics,
+}
+
+/// Settings of the enforcer, from the gateway configuration.
+#[derive(Debug, Clone, Default)]
+pub struct EnforcerSettings {
+    pub tokens: TokenSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// One request as the enforcer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<'a> {
+    pub api: &'a ApiGuard,
+    pub operation: &'a OperationGuard,
+    /// The value of the API's authorization header, when the request has one.
+    pub credential: Option<&'a HeaderValue>,
+    pub client_ip: IpAddr,
+}
+
+/// What an admitted request carries on: who it is, and the tier to report in rate-limit
+/// headers when they are enabled.
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    pub principal: Option<Principal>,
+    pub quota: Option<QuotaStatus>,
+}
+
+// === impl Enforcer ===
+
+impl Enforcer {
+    pub fn new(settings: EnforcerSettings, clock: SharedClock, metrics: EnforcerMetrics) -> Self {
+        Enforcer {
+            authenticator: Authenticator::new(settings.tokens, clock.clone(), metrics.clone()),
+            limiter: RateLimiter::new(settings.rate_limit, clock, metrics.clone()),
+            metrics,
+        }
+    }
+
+    /// Decides whether `access` may proceed: lifecycle, then credentials (client.md order),
+    /// then the rate-limit tiers. Never does I/O except a bounded JWKS refresh on an unknown key.
+    pub async fn admit(&self, data: &Enforcement, access: Access<'_>) -> Result<Admission, Rejection> {
+        let result = self.decide(data, access).await;
+        if let Err(rejection) = &result {
+            self.metrics.record_rejection(access.api, rejection);
+        }
+        result
+    }
+
+    /// The authenticator, for the adapter to keep JWKS caches in step with key managers.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// The limiter, for the gateway to start and stop its background synchronisation.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    async fn decide(&self, data: &Enforcement, access: Access<'_>) -> Result<Admission, Rejection> {
+        if access.api.blocked {
+            return Err(Rejection::ApiBlocked);
+        }
+        let principal = match access.operation.secured {
+            true => Some(self.authenticator.authenticate(data, &access).await?),
+            false => None,
+        };
+        let quota = self.limiter.check(data, &access, principal.as_ref())?;
+        Ok(Admission { principal, quota })
+    }
+}

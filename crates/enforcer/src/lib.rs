@@ -1,0 +1,25 @@
+//! The Tollgate enforcer: decides whether a routed request may reach its upstream.
+//!
+//! It checks, in the contract's order, the API's lifecycle, the bearer token (key manager by
+//! `iss`, key by `kid` from a cached JWKS, algorithm, signature, `exp`/`nbf`/`aud`,
+//! revocation), the application's subscription and the operation's scopes, then the
+//! rate-limit tiers. The data comes from the request's snapshot ([`Enforcement`]); the
+//! caches and counters that must outlive snapshot swaps live in the [`Enforcer`].
+
+pub mod clock;
+mod enforcement;
+mod enforcer;
+mod guard;
+mod metrics;
+pub mod model;
+mod principal;
+pub mod ratelimit;
+mod rejection;
+pub mod token;
+
+pub use enforcement::{Applications, Enforcement, KeyManagers, KeyMappings, Policies, Revocations, Subscriptions};
+pub use enforcer::{Access, Admission, Enforcer, EnforcerSettings};
+pub use guard::{ApiGuard, OperationGuard};
+pub use metrics::EnforcerMetrics;
+pub use principal::Principal;
+pub use rejection::{NotSubscribed, Rejection, TokenError};

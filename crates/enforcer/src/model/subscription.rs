@@ -1,0 +1,67 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Whether a consumer key (and so a token) is for production or sandbox traffic; it picks the
+/// API endpoint the request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    Production,
+    Sandbox,
+}
+
+/// A developer's application: what subscriptions and key mappings hang off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: Arc<str>,
+    pub name: Arc<str>,
+    pub owner: Arc<str>,
+    /// An `application` policy name; resolved when the snapshot is built.
+    pub policy: Arc<str>,
+    pub attributes: BTreeMap<Arc<str>, Arc<str>>,
+}
+
+/// Binds a key manager's consumer key to an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMapping {
+    pub application_id: Arc<str>,
+    pub consumer_key: Arc<str>,
+    pub key_type: KeyType,
+    pub key_manager: Arc<str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubscriptionStatus {
+    Unblocked,
+    Blocked,
+    ProdOnlyBlocked,
+    OnHold,
+    Rejected,
+    TierUpdatePending,
+}
+
+/// An application's subscription to an API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: Arc<str>,
+    pub api_id: Arc<str>,
+    pub application_id: Arc<str>,
+    /// A `subscription` policy name; resolved when the snapshot is built.
+    pub policy: Arc<str>,
+    pub status: SubscriptionStatus,
+}
+
+/// How a revoked token is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RevokedId {
+    Jti(Arc<str>),
+    /// The token's third (signature) part, for tokens without a `jti`.
+    Signature(Arc<str>),
+}
+
+/// A revoked token, remembered until it would have expired anyway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedToken {
+    pub id: RevokedId,
+    /// Unix seconds.
+    pub expires_at: u64,
+}

@@ -1,0 +1,189 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::StatusCode;
+use http::uri::{Authority, Scheme, Uri};
+
+/// An API's upstreams: production, sandbox, or both (at least one; the adapter checked).
+#[derive(Debug, Default)]
+pub struct Endpoints {
+    pub production: Option<Arc<Endpoint>>,
+    pub sandbox: Option<Arc<Endpoint>>,
+}
+
+/// A set of upstream URLs and how to use them.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub targets: Box<[Target]>,
+    pub strategy: Strategy,
+    pub settings: EndpointSettings,
+    /// Round-robin position; starts again at 0 with each snapshot.
+    cursor: AtomicUsize,
+}
+
+/// How an endpoint talks to its upstreams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointSettings {
+    /// The whole upstream exchange, until the response head arrives.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: Retries,
+    pub protocol: UpstreamProtocol,
+}
+
+/// How the targets of an endpoint share the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Round robin; a target that refuses connections is skipped for that request.
+    LoadBalance,
+    /// In order: the next target only when the previous one cannot be connected to.
+    Failover,
+}
+
+/// Retries of idempotent requests without a body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Retries {
+    pub count: u8,
+    /// Upstream statuses that are retried (connect failures always move to the next target).
+    pub status_codes: Box<[StatusCode]>,
+}
+
+/// The HTTP version spoken to an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1, or HTTP/2 when a TLS upstream offers it in ALPN.
+    #[default]
+    Auto,
+    /// HTTP/2 only: prior knowledge on `http://`, ALPN `h2` on `https://`.
+    Http2,
+}
+
+/// One upstream URL, split once so that each request only appends its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub scheme: Scheme,
+    pub authority: Authority,
+    /// The URL's path without a trailing `/` (empty for the root).
+    pub path: Arc<str>,
+    /// The URL as configured, for logs.
+    pub url: Arc<str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("not an absolute URL")]
+    NotAbsolute,
+    #[error("scheme must be http or https")]
+    Scheme,
+    #[error("URL must not have a query or fragment")]
+    Query,
+}
+
+// === impl Endpoint ===
+
+impl Endpoint {
+    /// `targets` must be non-empty (the adapter checked).
+    pub fn new(targets: Vec<Target>, strategy: Strategy, settings: EndpointSettings) -> Self {
+        Endpoint { targets: targets.into(), strategy, settings, cursor: AtomicUsize::new(0) }
+    }
+
+    /// The order in which this request tries the targets: round robin starts at the next
+    /// target in turn, failover always at the first.
+    pub fn attempt_order(&self) -> impl Iterator<Item = &Target> {
+        let len = self.targets.len();
+        let start = match self.strategy {
+            Strategy::LoadBalance => self.cursor.fetch_add(1, Ordering::Relaxed) % len.max(1),
+            Strategy::Failover => 0,
+        };
+        (0..len).map(move |i| &self.targets[(start + i) % len])
+    }
+}
+
+impl Default for EndpointSettings {
+    fn default() -> Self {
+        EndpointSettings {
+            timeout: Duration::from_millis(30_000),
+            connect_timeout: Duration::from_millis(5_000),
+            retries: Retries::default(),
+            protocol: UpstreamProtocol::Auto,
+        }
+    }
+}
+
+// === impl Target ===
+
+impl Target {
+    /// Parses an `http://` or `https://` URL with an optional path.
+    pub fn parse(url: &str) -> Result<Self, TargetError> {
+        let uri: Uri = url.parse().map_err(|_| TargetError::NotAbsolute)?;
+        let parts = uri.into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err(TargetError::NotAbsolute);
+        };
+        if scheme != Scheme::HTTP && scheme != Scheme::HTTPS {
+            return Err(TargetError::Scheme);
+        }
+        if url.contains(['?', '#']) {
+            return Err(TargetError::Query);
+        }
+        let path = parts.path_and_query.as_ref().map_or("", |pq| pq.path()).trim_end_matches('/');
+        Ok(Target { scheme, authority, path: path.into(), url: url.into() })
+    }
+
+    /// The upstream URI for a request: this target's path + `rest` (the normalised request
+    /// path minus the base path) + the original query, byte for byte.
+    pub fn uri_for(&self, rest: &str, query: Option<&str>) -> Result<Uri, http::Error> {
+        let mut path = String::with_capacity(self.path.len() + rest.len() + query.map_or(0, |q| q.len() + 1) + 1);
+        path.push_str(&self.path);
+        path.push_str(rest);
+        if path.is_empty() {
+            path.push('/');
+        }
+        if let Some(query) = query {
+            path.push('?');
+            path.push_str(query);
+        }
+        Uri::builder().scheme(self.scheme.clone()).authority(self.authority.clone()).path_and_query(path).build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> Target {
+        Target::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    #[test]
+    fn contract_example_maps_byte_for_byte() {
+        let uri = target("http://10.0.0.5:8080/v2").uri_for("/pets/7", Some("x=1")).ok();
+        assert_eq!(uri.map(|u| u.to_string()).as_deref(), Some("http://10.0.0.5:8080/v2/pets/7?x=1"));
+    }
+
+    #[test]
+    fn root_targets_and_bare_base_paths_keep_a_path() {
+        assert_eq!(target("http://up:1").uri_for("", None).ok().map(|u| u.to_string()).as_deref(), Some("http://up:1/"));
+        assert_eq!(target("http://up:1/").uri_for("/a/", None).ok().map(|u| u.to_string()).as_deref(), Some("http://up:1/a/"));
+        assert_eq!(target("https://up/v1/").uri_for("", Some("")).ok().map(|u| u.to_string()).as_deref(), Some("https://up/v1?"));
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_http_url() {
+        assert_eq!(Target::parse("/relative"), Err(TargetError::NotAbsolute));
+        assert_eq!(Target::parse("ftp://h/x"), Err(TargetError::Scheme));
+        assert_eq!(Target::parse("http://h/x?y=1"), Err(TargetError::Query));
+    }
+
+    #[test]
+    fn round_robin_rotates_and_failover_starts_first() {
+        let targets = vec![target("http://a"), target("http://b")];
+        let lb = Endpoint::new(targets.clone(), Strategy::LoadBalance, EndpointSettings::default());
+        let firsts: Vec<_> = (0..4).filter_map(|_| lb.attempt_order().next().map(|t| t.url.clone())).collect();
+        assert_eq!(firsts.iter().map(|u| &**u).collect::<Vec<_>>(), ["http://a", "http://b", "http://a", "http://b"]);
+        let fo = Endpoint::new(targets, Strategy::Failover, EndpointSettings::default());
+        let order: Vec<_> = fo.attempt_order().map(|t| t.url.to_string()).collect();
+        assert_eq!(order, ["http://a", "http://b"]);
+    }
+}

@@ -1,0 +1,42 @@
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use tollgate_enforcer::Enforcement;
+
+use crate::route::RouteTable;
+
+/// Everything the request path reads, swapped whole: routes and enforcement data of one
+/// revision. A request loads it once and keeps its `Arc` to the end, so it sees one revision.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub revision: u64,
+    pub routes: Arc<RouteTable>,
+    pub enforcement: Enforcement,
+}
+
+/// The one place the current snapshot lives. Empty until the first configuration is loaded
+/// (requests are then answered 503 102500).
+#[derive(Debug, Default)]
+pub struct SnapshotStore {
+    current: ArcSwapOption<Snapshot>,
+}
+
+impl SnapshotStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The current snapshot, if any; one atomic load.
+    pub fn load(&self) -> Option<Arc<Snapshot>> {
+        self.current.load_full()
+    }
+
+    /// Replaces the whole runtime state at once.
+    pub fn store(&self, snapshot: Arc<Snapshot>) {
+        self.current.store(Some(snapshot));
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.current.load().is_some()
+    }
+}
