@@ -1,0 +1,1 @@
+//! PLACEHOLDER: TLS termination (certificates, SNI, reload, self-signed).
