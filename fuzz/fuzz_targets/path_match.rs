@@ -1,5 +1,118 @@
+//! Path normalisation and route matching on arbitrary input: normalisation either refuses
+//! the path or yields a fixed point with the contract's invariants, and `find` on the result
+//! never panics and only returns base paths that are segment-wise prefixes of the path.
+
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 
-fuzz_target!(|_data: &[u8]| {});
+use http::{HeaderName, Method};
+use libfuzzer_sys::fuzz_target;
+use tollgate_enforcer::{ApiGuard, OperationGuard};
+use tollgate_router::api::{Api, Endpoints, Operation, PathTemplate, Verb};
+use tollgate_router::path::normalise;
+use tollgate_router::route::{RouteMatch, RouteTable};
+
+static TABLE: LazyLock<RouteTable> = LazyLock::new(|| {
+    let apis = [
+        api(
+            "pets",
+            &["/petstore/1.0.0", "/petstore"],
+            &[],
+            &[("GET", "/pets/{id}"), ("POST", "/pets"), ("*", "/admin/*")],
+        ),
+        api("shop", &["/shop"], &["a.example"], &[("GET", "/*"), ("PUT", "/items/{id}/~x")]),
+        api("root", &["/"], &[], &[("GET", "/"), ("DELETE", "/{a}/{b}"), ("GET", "/caf%C3%A9/*")]),
+    ];
+    let mut builder = RouteTable::builder();
+    for api in apis {
+        if let Err(conflict) = builder.insert(Arc::new(api)) {
+            panic!("fixed table conflicts: {conflict}");
+        }
+    }
+    builder.build()
+});
+
+const METHODS: [Method; 3] = [Method::GET, Method::POST, Method::DELETE];
+
+fuzz_target!(|data: &[u8]| {
+    let input = String::from_utf8_lossy(data);
+    let Ok(path) = normalise(&input) else {
+        return;
+    };
+    check_normal(&input, &path);
+    for host in ["", "a.example"] {
+        for method in &METHODS {
+            check_route(TABLE.find(host, method, &path), method, &path);
+        }
+    }
+});
+
+fn check_normal(input: &str, path: &Cow<'_, str>) {
+    assert!(path.starts_with('/'), "{path:?}");
+    assert!(!path.contains("//"), "{path:?}");
+    assert!(!path.contains('\\'), "{path:?}");
+    for segment in path.split('/') {
+        assert!(segment != "." && segment != "..", "{path:?}");
+    }
+    for (at, _) in path.match_indices('%') {
+        let escape = path.get(at + 1..at + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        let Some(byte) = escape else { panic!("malformed escape in {path:?}") };
+        let unreserved = byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);
+        assert!(!unreserved && !b"/\\\0".contains(&byte), "escape %{byte:02X} left in {path:?}");
+    }
+    // Borrowed exactly when nothing changed; normalising again changes nothing.
+    assert_eq!(matches!(path, Cow::Borrowed(_)), **path == *input, "{input:?} -> {path:?}");
+    assert!(matches!(normalise(path), Ok(Cow::Borrowed(again)) if again == &**path), "{path:?}");
+}
+
+fn check_route(found: RouteMatch<'_>, method: &Method, path: &str) {
+    match found {
+        RouteMatch::Found(route) => {
+            let rest = path.strip_prefix(route.base_path);
+            assert!(rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/')), "{path:?} {route:?}");
+            assert!(route.operation.verb.accepts(method), "{method} {path:?} {route:?}");
+        }
+        RouteMatch::MethodNotAllowed { allow, .. } => {
+            assert!(!allow.is_empty() && !allow.contains(method), "{method} {path:?} {allow:?}");
+        }
+        RouteMatch::NotFound => {}
+    }
+}
+
+fn api(id: &str, base_paths: &[&str], vhosts: &[&str], operations: &[(&str, &str)]) -> Api {
+    Api {
+        guard: ApiGuard {
+            id: id.into(),
+            name: id.into(),
+            version: "1".into(),
+            blocked: false,
+            throttling_policy: None,
+        },
+        base_paths: base_paths.iter().map(|&p| p.into()).collect(),
+        vhosts: vhosts.iter().map(|&h| h.into()).collect(),
+        auth_header: HeaderName::from_static("authorization"),
+        endpoints: Endpoints::default(),
+        cors: None,
+        operations: operations.iter().map(|&(verb, target)| operation(verb, target)).collect(),
+    }
+}
+
+fn operation(verb: &str, target: &str) -> Operation {
+    let template = match PathTemplate::parse(target) {
+        Ok(template) => template,
+        Err(e) => panic!("{target}: {e}"),
+    };
+    let verb = match Method::from_bytes(verb.as_bytes()) {
+        _ if verb == "*" => Verb::Any,
+        Ok(method) => Verb::One(method),
+        Err(e) => panic!("{verb}: {e}"),
+    };
+    let resource = format!("{verb:?} {template}").into();
+    Operation {
+        template,
+        verb,
+        guard: OperationGuard { secured: true, scopes: Box::new([]), throttling_policy: None, resource },
+    }
+}
