@@ -1,1 +1,25 @@
-//! PLACEHOLDER: upstream proxying.
+//! Proxying to upstreams: one long-lived [`Upstreams`] holds the pooled HTTP clients, and
+//! [`Upstreams::forward`] sends a request to an [`Endpoint`](crate::api::Endpoint), trying its
+//! targets in order (round robin or failover), retrying what is safe to retry, and bounding the
+//! wait for the response head with the endpoint's timeout.
+//!
+//! The request pipeline rewrites headers before and after with [`prepare_request_headers`] and
+//! [`prepare_response_headers`] (client.md, "Forwarding"). Bodies stream both ways and are
+//! never buffered, which is why a request with a body is sent once and never retried.
+//! A WebSocket upgrade is proxied as one: on a `101` the two upgraded connections are spliced
+//! by a background task.
+
+mod attempt;
+mod body;
+mod error;
+mod forward;
+mod upgrade;
+mod upstreams;
+
+pub use body::RequestBody;
+pub use error::ProxyError;
+pub use forward::{ForwardHeaders, prepare_request_headers, prepare_response_headers};
+pub use upstreams::{Forwarded, UpstreamPath, UpstreamSettings, Upstreams, UpstreamsError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+use std::ptr;
+
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::client::legacy;
+use tokio::sync::oneshot;
+
+use super::body::{AttemptBody, RequestBody};
+use super::error::{Cause, ProxyError};
+use super::forward::{cancel_upgrade, is_websocket_upgrade};
+use super::upgrade;
+use super::upstreams::{Forwarded, UpstreamClient, UpstreamPath};
+use crate::api::{Endpoint, Target};
+
+/// One request's way through an endpoint's targets: attempts, retries, and the body that
+/// may be sent only once.
+pub(super) struct Exchange<'e> {
+    endpoint: &'e Endpoint,
+    path: UpstreamPath<'e>,
+    method: Method,
+    headers: HeaderMap,
+    /// The body still to send: `None` when it is known to be empty (every attempt then sends
+    /// none), and between an attempt taking it and a connect failure handing it back.
+    body: Option<RequestBody>,
+    /// Retries left; 0 for requests that must not be retried.
+    retries_left: u8,
+    attempts: u8,
+    /// The client side of a WebSocket upgrade.
+    on_upgrade: Option<OnUpgrade>,
+}
+
+/// How one attempt ended.
+enum Outcome {
+    Answered(Response<Incoming>),
+    /// The target could not be connected to; the next one may be tried.
+    Refused(Cause),
+    /// A failure or status that this request may retry on the next target.
+    Retry(Cause),
+    Failed(ProxyError, Cause),
+}
+
+/// The targets in attempt order, cycled for retries, skipping those that refused a connection.
+struct TargetCycle<'e> {
+    targets: &'e [Target],
+    start: usize,
+    turn: usize,
+    /// Targets that refused a connection (allocated on the first refusal).
+    refused: Vec<bool>,
+    refused_count: usize,
+}
+
+// === impl Exchange ===
+
+impl<'e> Exchange<'e> {
+    pub(super) fn new(endpoint: &'e Endpoint, request: Request<RequestBody>, path: UpstreamPath<'e>) -> Self {
+        let (mut parts, body) = request.into_parts();
+        let upgrade = is_websocket_upgrade(parts.version, &parts.headers);
+        let on_upgrade = upgrade.then(|| parts.extensions.remove::<OnUpgrade>()).flatten();
+        if upgrade && on_upgrade.is_none() {
+            // Without the client's `OnUpgrade` the upgrade could not be completed: don't ask for it.
+            cancel_upgrade(&mut parts.headers);
+        }
+        let replayable = body.is_known_empty();
+        let retries_left = match replayable && is_idempotent(&parts.method) {
+            true => endpoint.settings.retries.count,
+            false => 0,
+        };
+        let body = (!replayable).then_some(body);
+        Exchange {
+            endpoint,
+            path,
+            method: parts.method,
+            headers: parts.headers,
+            body,
+            retries_left,
+            attempts: 0,
+            on_upgrade,
+        }
+    }
+
+    pub(super) fn is_upgrade(&self) -> bool {
+        self.on_upgrade.is_some()
+    }
+
+    /// Tries the targets until one answers, or until none is left to try.
+    pub(super) async fn run(&mut self, client: &UpstreamClient) -> Result<Forwarded, ProxyError> {
+        let mut targets = TargetCycle::new(self.endpoint);
+        let mut last_refusal = None;
+        while let Some((index, target)) = targets.next() {
+            self.attempts = self.attempts.saturating_add(1);
+            let last_chance = self.retries_left == 0 && !targets.has_another();
+            match self.attempt(client, target, last_chance).await {
+                Outcome::Answered(response) => {
+                    return Ok(Forwarded { response, target: target.url.clone(), attempts: self.attempts });
+                }
+                Outcome::Refused(cause) => {
+                    tracing::debug!(upstream = %target.url, %cause, "upstream target refused the connection");
+                    targets.refuse(index);
+                    last_refusal = Some(cause);
+                }
+                Outcome::Retry(cause) => {
+                    tracing::debug!(upstream = %target.url, %cause, "retrying on the next upstream target");
+                    self.retries_left = self.retries_left.saturating_sub(1);
+                }
+                Outcome::Failed(error, cause) => {
+                    tracing::debug!(upstream = %target.url, %cause, kind = error.kind(), "upstream request failed");
+                    return Err(error);
+                }
+            }
+        }
+        if let Some(cause) = last_refusal {
+            tracing::debug!(%cause, "no upstream target could be connected to");
+        }
+        Err(ProxyError::Connect)
+    }
+
+    /// On a `101` answer to a WebSocket upgrade, splices the two connections.
+    pub(super) fn complete_upgrade(&mut self, response: &mut Response<Incoming>) {
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(client) = self.on_upgrade.take()
+        {
+            upgrade::splice(client, response);
+        }
+    }
+
+    async fn attempt(&mut self, client: &UpstreamClient, target: &Target, last_chance: bool) -> Outcome {
+        let uri = match target.uri_for(self.path.rest, self.path.query) {
+            Ok(uri) => uri,
+            Err(error) => return Outcome::Refused(Cause::new(error)),
+        };
+        let (body, returned) = match self.body.take() {
+            Some(body) => {
+                let (body, returned) = AttemptBody::once(body);
+                (body, Some(returned))
+            }
+            None => (AttemptBody::empty(), None),
+        };
+        match client.request(self.request(uri, body, last_chance)).await {
+            Ok(response) => self.answered(response),
+            Err(error) if error.is_connect() => self.refused(error, returned),
+            Err(error) if self.retries_left > 0 => Outcome::Retry(Cause::new(error)),
+            Err(error) => Outcome::Failed(ProxyError::Reset, Cause::new(error)),
+        }
+    }
+
+    fn request(&mut self, uri: Uri, body: AttemptBody, last_chance: bool) -> Request<AttemptBody> {
+        let mut request = Request::new(body);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = uri;
+        // The last possible attempt takes the headers rather than copying them.
+        *request.headers_mut() = match last_chance {
+            true => std::mem::take(&mut self.headers),
+            false => self.headers.clone(),
+        };
+        request
+    }
+
+    fn answered(&self, response: Response<Incoming>) -> Outcome {
+        let status = response.status();
+        match self.retries_left > 0 && self.endpoint.settings.retries.status_codes.contains(&status) {
+            true => Outcome::Retry(Cause::new(format!("upstream answered {status}"))),
+            false => Outcome::Answered(response),
+        }
+    }
+
+    /// A connect failure sent nothing: the body, if any, comes back for the next target.
+    fn refused(&mut self, error: legacy::Error, returned: Option<oneshot::Receiver<RequestBody>>) -> Outcome {
+        if let Some(mut returned) = returned {
+            match returned.try_recv() {
+                Ok(body) => self.body = Some(body),
+                Err(_) => return Outcome::Failed(ProxyError::Connect, Cause::new(error)),
+            }
+        }
+        Outcome::Refused(Cause::new(error))
+    }
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    [Method::GET, Method::HEAD, Method::OPTIONS, Method::PUT, Method::DELETE, Method::TRACE].contains(method)
+}
+
+// === impl TargetCycle ===
+
+impl<'e> TargetCycle<'e> {
+    fn new(endpoint: &'e Endpoint) -> Self {
+        let targets = &endpoint.targets[..];
+        // `attempt_order` rotates from the next round-robin position; the cycle keeps that start.
+        let start = endpoint.attempt_order().next().and_then(|first| targets.iter().position(|t| ptr::eq(t, first)));
+        TargetCycle { targets, start: start.unwrap_or(0), turn: 0, refused: Vec::new(), refused_count: 0 }
+    }
+
+    fn next(&mut self) -> Option<(usize, &'e Target)> {
+        if self.refused_count >= self.targets.len() {
+            return None;
+        }
+        loop {
+            let index = (self.start + self.turn) % self.targets.len();
+            self.turn += 1;
+            if !self.refused.get(index).copied().unwrap_or(false) {
+                return Some((index, &self.targets[index]));
+            }
+        }
+    }
+
+    fn refuse(&mut self, index: usize) {
+        if self.refused.is_empty() {
+            self.refused = vec![false; self.targets.len()];
+        }
+        if let Some(refused) = self.refused.get_mut(index).filter(|refused| !**refused) {
+            *refused = true;
+            self.refused_count += 1;
+        }
+    }
+
+    /// `true` when a target besides the one just returned by `next` may still be tried.
+    fn has_another(&self) -> bool {
+        self.targets.len() - self.refused_count > 1
+    }
+}

@@ -1,0 +1,116 @@
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+
+/// A request body on its way upstream: the client's body, streamed as it arrives, or none.
+#[derive(Debug, Default)]
+pub enum RequestBody {
+    /// No body.
+    #[default]
+    Empty,
+    /// The client's body; read once, never buffered.
+    Incoming(Incoming),
+}
+
+/// What one attempt sends. A body handed over with [`AttemptBody::once`] comes back through
+/// its receiver when the attempt drops it before reading a frame: a connect failure then
+/// passes the untouched body on to the next target.
+#[derive(Debug)]
+pub(super) struct AttemptBody {
+    body: RequestBody,
+    /// Taken on the first read: from then on the body belongs to this attempt.
+    reclaim: Option<oneshot::Sender<RequestBody>>,
+}
+
+// === impl RequestBody ===
+
+impl RequestBody {
+    /// `true` when the body is known to be empty, so the request can be sent again without
+    /// it: hyper ends an HTTP/1 body at once when there is no `Content-Length` > 0 and no
+    /// `Transfer-Encoding`, and an HTTP/2 one when the headers carried END_STREAM. (The
+    /// headers themselves no longer tell: `Transfer-Encoding` is stripped before forwarding.)
+    pub(super) fn is_known_empty(&self) -> bool {
+        match self {
+            RequestBody::Empty => true,
+            RequestBody::Incoming(body) => body.is_end_stream(),
+        }
+    }
+}
+
+impl From<Incoming> for RequestBody {
+    fn from(body: Incoming) -> Self {
+        RequestBody::Incoming(body)
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            RequestBody::Empty => Poll::Ready(None),
+            RequestBody::Incoming(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RequestBody::Empty => true,
+            RequestBody::Incoming(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            RequestBody::Empty => SizeHint::with_exact(0),
+            RequestBody::Incoming(body) => body.size_hint(),
+        }
+    }
+}
+
+// === impl AttemptBody ===
+
+impl AttemptBody {
+    pub(super) fn empty() -> Self {
+        AttemptBody { body: RequestBody::Empty, reclaim: None }
+    }
+
+    /// Sends `body` once; the receiver gets it back if the attempt never reads it.
+    pub(super) fn once(body: RequestBody) -> (Self, oneshot::Receiver<RequestBody>) {
+        let (reclaim, returned) = oneshot::channel();
+        (AttemptBody { body, reclaim: Some(reclaim) }, returned)
+    }
+}
+
+impl Body for AttemptBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        this.reclaim = None;
+        Pin::new(&mut this.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for AttemptBody {
+    fn drop(&mut self) {
+        if let Some(reclaim) = self.reclaim.take() {
+            // The receiver is gone only when the exchange itself was dropped (timeout).
+            let _ = reclaim.send(std::mem::take(&mut self.body));
+        }
+    }
+}

@@ -1,0 +1,163 @@
+use std::net::IpAddr;
+
+use bytes::{BufMut, BytesMut};
+use http::header::{CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::{HeaderMap, HeaderName, HeaderValue, Version};
+
+/// What the gateway asserts on a forwarded request (client.md, "Forwarding").
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardHeaders<'a> {
+    /// The client's address, appended to `X-Forwarded-For`.
+    pub client_ip: IpAddr,
+    /// `"https"` or `"http"`: the scheme the client used, sent as `X-Forwarded-Proto`.
+    pub proto: &'static str,
+    /// The client's original host (`Host` or `:authority`), sent as `X-Forwarded-Host`.
+    pub host: Option<&'a HeaderValue>,
+    /// Sent as `X-Request-ID` (the pipeline decides whether to keep the client's).
+    pub request_id: &'a HeaderValue,
+    /// The header that carried the gateway credential; never forwarded.
+    pub credential_header: Option<&'a HeaderName>,
+    /// Gateway-asserted headers (e.g. `X-Tollgate-Application-Id`), set after every incoming
+    /// copy of their names (and of any `x-tollgate-*` header) was removed.
+    pub identity: &'a [(HeaderName, HeaderValue)],
+}
+
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Hop-by-hop headers by name (RFC 9110 7.6.1); `Proxy-*` and the headers `Connection`
+/// names are removed as well.
+const HOP_BY_HOP: [HeaderName; 6] = [CONNECTION, KEEP_ALIVE, TE, TRAILER, TRANSFER_ENCODING, UPGRADE];
+const PROXY_PREFIX: &str = "proxy-";
+/// The gateway's own header namespace: a client can never send one of these upstream.
+const IDENTITY_PREFIX: &str = "x-tollgate-";
+
+/// Rewrites a client request's headers for the upstream, in place. `version` is the
+/// client's HTTP version.
+///
+/// - Hop-by-hop headers go: `Connection` and every header it names, `Keep-Alive`, `Proxy-*`,
+///   `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`. An HTTP/1.1 WebSocket upgrade keeps
+///   `Connection: upgrade` and its `Upgrade` (and `Sec-WebSocket-*`), so it is proxied as one.
+/// - `Host` goes: the upstream client sets it to the target's authority (HTTP/1.1), or the
+///   URI authority is sent as `:authority` (HTTP/2).
+/// - `X-Forwarded-For` gets the client IP appended; `X-Forwarded-Proto`, `X-Forwarded-Host`
+///   (removed when `host` is `None`) and `X-Request-ID` are set.
+/// - The credential header goes; every `x-tollgate-*` header and every incoming copy of an
+///   identity header name is replaced by `identity`.
+pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) {
+    let upgrade = is_websocket_upgrade(version, headers);
+    strip_hop_by_hop(headers, upgrade);
+    headers.remove(HOST);
+    set_forwarded(headers, fwd);
+    if let Some(name) = fwd.credential_header {
+        headers.remove(name);
+    }
+    assert_identity(headers, fwd.identity);
+}
+
+/// Strips hop-by-hop headers from an upstream response, in place (the same set as for
+/// requests). A WebSocket upgrade response (`Connection: upgrade`, `Upgrade: websocket`)
+/// keeps those two headers so the client's upgrade completes.
+pub fn prepare_response_headers(headers: &mut HeaderMap) {
+    let upgrade = connection_names(headers, "upgrade") && upgrades_to_websocket(headers);
+    strip_hop_by_hop(headers, upgrade);
+}
+
+/// `true` for an HTTP/1.1 request that asks to switch to WebSocket.
+pub(super) fn is_websocket_upgrade(version: Version, headers: &HeaderMap) -> bool {
+    version == Version::HTTP_11 && connection_names(headers, "upgrade") && upgrades_to_websocket(headers)
+}
+
+/// Removes the headers that ask for an upgrade, for when it cannot be carried out.
+pub(super) fn cancel_upgrade(headers: &mut HeaderMap) {
+    headers.remove(CONNECTION);
+    headers.remove(UPGRADE);
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let upgrade = keep_upgrade.then(|| headers.remove(UPGRADE)).flatten();
+    for name in connection_listed(headers) {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    remove_prefixed(headers, PROXY_PREFIX);
+    if let Some(upgrade) = upgrade {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(UPGRADE, upgrade);
+    }
+}
+
+fn set_forwarded(headers: &mut HeaderMap, fwd: &ForwardHeaders<'_>) {
+    let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
+    headers.insert(X_FORWARDED_FOR, forwarded_for);
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
+    match fwd.host {
+        Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
+        None => headers.remove(X_FORWARDED_HOST),
+    };
+    headers.insert(X_REQUEST_ID, fwd.request_id.clone());
+}
+
+/// The incoming `X-Forwarded-For` values (all lines, joined with ", ") followed by `ip`.
+fn appended_forwarded_for(headers: &HeaderMap, ip: IpAddr) -> HeaderValue {
+    let ip = ip.to_canonical().to_string();
+    let mut joined = BytesMut::new();
+    for value in headers.get_all(&X_FORWARDED_FOR) {
+        joined.put_slice(value.as_bytes());
+        joined.put_slice(b", ");
+    }
+    joined.put_slice(ip.as_bytes());
+    // Joined header values stay valid; should that ever fail, the client's chain is dropped.
+    HeaderValue::from_maybe_shared(joined.freeze())
+        .or_else(|_| HeaderValue::try_from(ip))
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+fn assert_identity(headers: &mut HeaderMap, identity: &[(HeaderName, HeaderValue)]) {
+    remove_prefixed(headers, IDENTITY_PREFIX);
+    for (name, _) in identity {
+        headers.remove(name);
+    }
+    for (name, value) in identity {
+        headers.append(name.clone(), value.clone());
+    }
+}
+
+/// The header names listed in `Connection` (all lines), except `upgrade` and `Connection` itself.
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim_ascii()).ok())
+        .filter(|name| *name != UPGRADE && *name != CONNECTION)
+        .collect()
+}
+
+fn remove_prefixed(headers: &mut HeaderMap, prefix: &str) {
+    let doomed: Vec<HeaderName> = headers.keys().filter(|name| name.as_str().starts_with(prefix)).cloned().collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+}
+
+/// `true` when a `Connection` header lists `token` (case-insensitive).
+fn connection_names(headers: &HeaderMap, token: &str) -> bool {
+    headers.get_all(CONNECTION).iter().any(|value| tokens(value).any(|t| t.eq_ignore_ascii_case(token.as_bytes())))
+}
+
+/// `true` when `Upgrade` offers `websocket` (any version suffix, case-insensitive).
+fn upgrades_to_websocket(headers: &HeaderMap) -> bool {
+    headers.get_all(UPGRADE).iter().any(|value| {
+        tokens(value).any(|t| t.split(|&b| b == b'/').next().is_some_and(|p| p.eq_ignore_ascii_case(b"websocket")))
+    })
+}
+
+fn tokens(value: &HeaderValue) -> impl Iterator<Item = &[u8]> {
+    value.as_bytes().split(|&b| b == b',').map(<[u8]>::trim_ascii)
+}
