@@ -164,9 +164,18 @@ mod tests {
 
     #[test]
     fn root_targets_and_bare_base_paths_keep_a_path() {
-        assert_eq!(target("http://up:1").uri_for("", None).ok().map(|u| u.to_string()).as_deref(), Some("http://up:1/"));
-        assert_eq!(target("http://up:1/").uri_for("/a/", None).ok().map(|u| u.to_string()).as_deref(), Some("http://up:1/a/"));
-        assert_eq!(target("https://up/v1/").uri_for("", Some("")).ok().map(|u| u.to_string()).as_deref(), Some("https://up/v1?"));
+        assert_eq!(
+            target("http://up:1").uri_for("", None).ok().map(|u| u.to_string()).as_deref(),
+            Some("http://up:1/")
+        );
+        assert_eq!(
+            target("http://up:1/").uri_for("/a/", None).ok().map(|u| u.to_string()).as_deref(),
+            Some("http://up:1/a/")
+        );
+        assert_eq!(
+            target("https://up/v1/").uri_for("", Some("")).ok().map(|u| u.to_string()).as_deref(),
+            Some("https://up/v1?")
+        );
     }
 
     #[test]

@@ -1,0 +1,228 @@
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use http::header::{CONTENT_LENGTH, HOST};
+use http::{HeaderName, HeaderValue, Method, Request, Response};
+use tollgate_enforcer::Admission;
+
+use crate::AccessLog;
+use crate::access_log::{Record, Tally};
+use crate::api::Api;
+use crate::body::ResponseBody;
+use crate::failure::Failure;
+use crate::metrics::RouterMetrics;
+use crate::proxy::ProxyError;
+
+use super::request;
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The client connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub struct Connection {
+    pub peer: SocketAddr,
+    /// Arrived over the TLS listener (`X-Forwarded-Proto: https`).
+    pub tls: bool,
+}
+
+/// What the request path learns about one request, for its response headers, the access
+/// log and the metrics.
+#[derive(Debug)]
+pub(super) struct Exchange {
+    started: Instant,
+    at: SystemTime,
+    connection: Connection,
+    request_id: HeaderValue,
+    /// The request host without port, lowercased (routing input).
+    host: String,
+    /// The host as the client sent it (`X-Forwarded-Host`).
+    original_host: Option<HeaderValue>,
+    method: Method,
+    /// Only kept when the access log is on.
+    path: Option<Box<str>>,
+    bytes_in: u64,
+    api: Option<Arc<Api>>,
+    application: Option<Arc<str>>,
+    upstream: Option<Arc<str>>,
+    upstream_duration: Option<Duration>,
+}
+
+// === impl Connection ===
+
+impl Connection {
+    pub fn proto(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+}
+
+// === impl Exchange ===
+
+impl Exchange {
+    pub(super) fn begin<B>(request: &Request<B>, connection: Connection, keep_path: bool) -> Self {
+        let original_host = original_host(request);
+        let host = original_host.as_ref().map(|h| routing_host(h.as_bytes())).unwrap_or_default();
+        Exchange {
+            started: Instant::now(),
+            at: SystemTime::now(),
+            connection,
+            request_id: request::request_id(request.headers()),
+            host,
+            original_host,
+            method: request.method().clone(),
+            path: keep_path.then(|| request.uri().path().into()),
+            bytes_in: content_length(request.headers()),
+            api: None,
+            application: None,
+            upstream: None,
+            upstream_duration: None,
+        }
+    }
+
+    pub(super) fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub(super) fn original_host(&self) -> Option<&HeaderValue> {
+        self.original_host.as_ref()
+    }
+
+    pub(super) fn client_ip(&self) -> IpAddr {
+        self.connection.peer.ip()
+    }
+
+    pub(super) fn proto(&self) -> &'static str {
+        self.connection.proto()
+    }
+
+    pub(super) fn request_id(&self) -> &HeaderValue {
+        &self.request_id
+    }
+
+    pub(super) fn matched(&mut self, api: &Arc<Api>) {
+        self.api = Some(api.clone());
+    }
+
+    pub(super) fn admitted(&mut self, admission: &Admission) {
+        let application = admission.principal.as_ref().and_then(|p| p.application.as_ref());
+        self.application = application.map(|app| app.name.clone());
+    }
+
+    pub(super) fn upstream(&mut self, target: Arc<str>) {
+        self.upstream = Some(target);
+    }
+
+    pub(super) fn upstream_done(&mut self, took: Duration, metrics: &RouterMetrics, error: Option<&ProxyError>) {
+        self.upstream_duration = Some(took);
+        let (api, version) = self.labels();
+        match error {
+            None => metrics.upstream_duration(api, version, took.as_secs_f64()),
+            Some(error) => metrics.upstream_error(api, version, error.kind()),
+        }
+    }
+
+    pub(super) fn note_failure(&self, failure: &Failure, _metrics: &RouterMetrics) {
+        tracing::debug!(request_id = ?self.request_id, %failure, "request answered by the gateway");
+    }
+
+    /// Stamps the response with its request id, counts it, and hands the body a tally that
+    /// logs the request when the body ends.
+    pub(super) fn finish(
+        self,
+        mut response: Response<ResponseBody>,
+        metrics: &RouterMetrics,
+        log: Option<&AccessLog>,
+    ) -> Response<ResponseBody> {
+        response.headers_mut().insert(X_REQUEST_ID, self.request_id.clone());
+        let (api, version) = self.labels();
+        metrics.request(api, version, method_label(&self.method), response.status().as_u16());
+        let duration = metrics.request_duration(api, version);
+        let status = response.status().as_u16();
+        let started = self.started;
+        let record = log.map(|log| (log.clone(), self.into_record(status)));
+        let tally = Box::new(Tally { started, bytes_out: 0, duration, record });
+        response.map(|body| body.with_tally(tally))
+    }
+
+    fn labels(&self) -> (&str, &str) {
+        self.api.as_ref().map_or(("", ""), |api| (&*api.guard.name, &*api.guard.version))
+    }
+
+    fn into_record(self, status: u16) -> Record {
+        Record {
+            at: self.at,
+            request_id: self.request_id,
+            method: self.method,
+            path: self.path.unwrap_or_default(),
+            host: self.host.into(),
+            status,
+            api: self.api.as_ref().map(|api| api.guard.name.clone()),
+            version: self.api.as_ref().map(|api| api.guard.version.clone()),
+            application: self.application,
+            upstream: self.upstream,
+            duration: Duration::ZERO,
+            upstream_duration: self.upstream_duration,
+            bytes_in: self.bytes_in,
+            bytes_out: 0,
+            client_ip: self.connection.peer.ip(),
+        }
+    }
+}
+
+/// HTTP/2 `:authority`, else `Host`.
+fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
+    match request.uri().authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => request.headers().get(HOST).cloned(),
+    }
+}
+
+/// The host without port, ASCII-lowercased; `[v6]` literals keep their brackets.
+fn routing_host(host: &[u8]) -> String {
+    let without_port = match host.iter().rposition(|&b| b == b':') {
+        Some(colon) if !host[colon..].contains(&b']') => &host[..colon],
+        _ => host,
+    };
+    String::from_utf8_lossy(without_port).to_ascii_lowercase()
+}
+
+fn content_length(headers: &http::HeaderMap) -> u64 {
+    headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// The method as a metric label: the standard methods by name, anything else `OTHER`, so a
+/// client cannot create label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_host_drops_port_and_case() {
+        assert_eq!(routing_host(b"API.Example.com:8443"), "api.example.com");
+        assert_eq!(routing_host(b"localhost"), "localhost");
+        assert_eq!(routing_host(b"[::1]:8443"), "[::1]");
+        assert_eq!(routing_host(b"[::1]"), "[::1]");
+    }
+
+    #[test]
+    fn unknown_methods_do_not_become_labels() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        let custom = Method::from_bytes(b"PURGE").unwrap_or(Method::GET);
+        assert_eq!(method_label(&custom), "OTHER");
+    }
+}

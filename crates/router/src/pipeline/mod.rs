@@ -1,0 +1,174 @@
+//! The request pipeline: one function from a client request to a response, in the order of
+//! DESIGN.md — snapshot, framing checks, normalised path, route, enforcement, endpoint, proxy.
+
+mod cors;
+mod exchange;
+mod request;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderName, Request, Response};
+use hyper::body::Incoming;
+use tollgate_enforcer::{Access, Admission, Enforcer, TokenError};
+
+use crate::api::{Api, Endpoint};
+use crate::body::ResponseBody;
+use crate::failure::Failure;
+use crate::metrics::RouterMetrics;
+use crate::path::normalise;
+use crate::proxy::{self, ForwardHeaders, RequestBody, UpstreamPath, Upstreams};
+use crate::route::{Route, RouteMatch};
+use crate::{AccessLog, Snapshot, SnapshotStore};
+
+pub use exchange::Connection;
+use exchange::Exchange;
+pub use request::IDENTITY_HEADERS;
+
+/// Settings of the request path.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Total size of the request headers above which the answer is 431 (default 64 KiB).
+    pub max_header_bytes: usize,
+}
+
+/// Everything a request needs, shared by all connections.
+#[derive(Debug)]
+pub struct Pipeline {
+    store: Arc<SnapshotStore>,
+    enforcer: Arc<Enforcer>,
+    upstreams: Arc<Upstreams>,
+    metrics: RouterMetrics,
+    access_log: Option<AccessLog>,
+    settings: PipelineSettings,
+}
+
+// === impl Pipeline ===
+
+impl Pipeline {
+    pub fn new(
+        store: Arc<SnapshotStore>,
+        enforcer: Arc<Enforcer>,
+        upstreams: Arc<Upstreams>,
+        metrics: RouterMetrics,
+        access_log: Option<AccessLog>,
+        settings: PipelineSettings,
+    ) -> Self {
+        Pipeline { store, enforcer, upstreams, metrics, access_log, settings }
+    }
+
+    pub fn metrics(&self) -> &RouterMetrics {
+        &self.metrics
+    }
+
+    /// Answers one request. Never fails: every problem becomes the contract's error response.
+    pub async fn handle(&self, request: Request<Incoming>, connection: Connection) -> Response<ResponseBody> {
+        let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some());
+        let response = match self.serve(request, &mut exchange).await {
+            Ok(response) => response,
+            Err(failure) => {
+                exchange.note_failure(&failure, &self.metrics);
+                failure.into_response()
+            }
+        };
+        exchange.finish(response, &self.metrics, self.access_log.as_ref())
+    }
+
+    async fn serve(
+        &self,
+        request: Request<Incoming>,
+        exchange: &mut Exchange,
+    ) -> Result<Response<ResponseBody>, Failure> {
+        request::check_framing(request.headers(), self.settings.max_header_bytes)?;
+        let snapshot = self.store.load().ok_or(Failure::NotReady)?;
+        // A cheap clone (shared bytes) so the normalised path may borrow it while the request moves on.
+        let uri = request.uri().clone();
+        let path = normalise(uri.path()).map_err(Failure::BadPath)?;
+        let route = match snapshot.routes.find(exchange.host(), request.method(), &path) {
+            RouteMatch::Found(route) => route,
+            RouteMatch::MethodNotAllowed { api, allow } => {
+                exchange.matched(api);
+                return cors::preflight(api, &request).ok_or(Failure::MethodNotAllowed { allow: allow.header_value() });
+            }
+            RouteMatch::NotFound => return Err(Failure::NoRoute),
+        };
+        exchange.matched(route.api);
+        if let Some(preflight) = cors::preflight(route.api, &request) {
+            return Ok(preflight);
+        }
+        let admission = self.admit(&snapshot, &route, &request, exchange).await?;
+        let endpoint = select_endpoint(route.api, &admission)?;
+        let rest = &path[route.base_path.len()..];
+        let origin = request.headers().get(http::header::ORIGIN).cloned();
+        let target_path = UpstreamPath { rest, query: uri.query() };
+        let mut response = self.forward(request, &route, endpoint, &target_path, &admission, exchange).await?;
+        cors::decorate(route.api, origin.as_ref(), response.headers_mut());
+        if let Some(quota) = &admission.quota {
+            response.headers_mut().extend(quota.headers());
+        }
+        Ok(response)
+    }
+
+    async fn admit(
+        &self,
+        snapshot: &Snapshot,
+        route: &Route<'_>,
+        request: &Request<Incoming>,
+        exchange: &mut Exchange,
+    ) -> Result<Admission, Failure> {
+        let access = Access {
+            api: &route.api.guard,
+            operation: &route.operation.guard,
+            credential: request.headers().get(&route.api.auth_header),
+            client_ip: exchange.client_ip(),
+        };
+        let admission = self.enforcer.admit(&snapshot.enforcement, access).await?;
+        exchange.admitted(&admission);
+        Ok(admission)
+    }
+
+    async fn forward(
+        &self,
+        request: Request<Incoming>,
+        route: &Route<'_>,
+        endpoint: &Endpoint,
+        target_path: &UpstreamPath<'_>,
+        admission: &Admission,
+        exchange: &mut Exchange,
+    ) -> Result<Response<ResponseBody>, Failure> {
+        let (mut parts, body) = request.into_parts();
+        let identity = request::identity_headers(admission.principal.as_ref());
+        let credential_header: &HeaderName = &route.api.auth_header;
+        let forwarded = ForwardHeaders {
+            client_ip: exchange.client_ip(),
+            proto: exchange.proto(),
+            host: exchange.original_host(),
+            request_id: exchange.request_id(),
+            credential_header: Some(credential_header),
+            identity: &identity,
+        };
+        proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
+        let upstream_request = Request::from_parts(parts, RequestBody::from(body));
+        let sent = Instant::now();
+        let result = self.upstreams.forward(endpoint, upstream_request, target_path).await;
+        exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
+        let forwarded = result.map_err(Failure::Upstream)?;
+        exchange.upstream(forwarded.target.clone());
+        let (mut parts, body) = forwarded.response.into_parts();
+        proxy::prepare_response_headers(&mut parts.headers);
+        Ok(Response::from_parts(parts, ResponseBody::upstream(body)))
+    }
+}
+
+/// Production or sandbox by the credential's key type; an unauthenticated request uses
+/// production, or sandbox when the API has only that.
+fn select_endpoint<'a>(api: &'a Api, admission: &Admission) -> Result<&'a Endpoint, Failure> {
+    use tollgate_enforcer::model::KeyType;
+    let endpoints = &api.endpoints;
+    let chosen = match admission.principal.as_ref().map(|p| p.key_type) {
+        Some(KeyType::Production) => endpoints.production.as_ref(),
+        Some(KeyType::Sandbox) => endpoints.sandbox.as_ref(),
+        None => endpoints.production.as_ref().or(endpoints.sandbox.as_ref()),
+    };
+    chosen.map(|e| &**e).ok_or(Failure::Rejected(TokenError::NoEndpointForKeyType.into()))
+}
