@@ -1,0 +1,176 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+
+use super::claims::Lifetime;
+use super::keys::VerificationKey;
+use super::parsed::ParsedToken;
+use crate::enforcement::Revocations;
+use crate::model::{KeyManager, RevokedId};
+use crate::rejection::TokenError;
+
+/// A token whose signature, lifetime and audience passed, with what the later checks need,
+/// extracted once. What depends on the snapshot (revocation, subscription) is not decided
+/// here: it is checked on every use.
+#[derive(Debug)]
+pub(crate) struct VerifiedToken {
+    /// Held (not just compared) so that the pointer cannot be reused by another key manager.
+    key_manager: Arc<KeyManager>,
+    key: Arc<VerificationKey>,
+    lifetime: Lifetime,
+    revocation: RevokedId,
+    subject: Arc<str>,
+    consumer_key: Option<Arc<str>>,
+    scopes: Box<[Arc<str>]>,
+    /// How long the verified-token cache may keep it: until `exp`, at most [`MAX_CACHE_TTL`].
+    cache_ttl: Duration,
+    /// Its weight in the cache: one per started KiB of token.
+    cache_weight: u32,
+}
+
+/// The verified-token cache: full token string → [`VerifiedToken`], bounded by weight, each
+/// entry dropped at its token's `exp`. Keyed by the whole token (never a hash of it: a
+/// collision would be an authentication bypass), hashed with a fast seeded hasher.
+#[derive(Debug)]
+pub(crate) struct VerifiedCache {
+    cache: Option<moka::sync::Cache<Box<str>, Arc<VerifiedToken>, foldhash::fast::RandomState>>,
+}
+
+/// Entries live until their token expires (on moka's clock; the authenticator also checks
+/// `exp` against the injected clock on every hit).
+struct UntilExpiry;
+
+/// Even a token valid for days is re-verified this often.
+const MAX_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
+
+// === impl VerifiedToken ===
+
+impl VerifiedToken {
+    /// Checks what follows the signature, in the contract's order: `exp`, `nbf` (with the key
+    /// manager's skew), `aud`; then reads `jti`, `sub`, the consumer key and the scopes.
+    pub(crate) fn new(
+        key_manager: Arc<KeyManager>,
+        key: Arc<VerificationKey>,
+        token: &ParsedToken<'_>,
+        now: u64,
+    ) -> Result<Self, TokenError> {
+        let claims = token.claims();
+        let lifetime = claims.lifetime()?;
+        lifetime.check(now, key_manager.clock_skew)?;
+        if !claims.has_audience(&key_manager.audiences) {
+            return Err(TokenError::WrongAudience);
+        }
+        let revocation = match claims.token_id()? {
+            Some(jti) => RevokedId::Jti(jti.into()),
+            None => RevokedId::Signature(token.signature().into()),
+        };
+        Ok(VerifiedToken {
+            subject: claims.subject()?.unwrap_or_default().into(),
+            consumer_key: claims.consumer_key(&key_manager.consumer_key_claim).map(Arc::from),
+            scopes: claims.scopes(&key_manager.scopes_claim).into_boxed_slice(),
+            cache_ttl: Duration::from_secs(lifetime.expires_at.saturating_sub(now)).min(MAX_CACHE_TTL),
+            cache_weight: weight(token.signing_input().len() + 1 + token.signature().len()),
+            key_manager,
+            key,
+            lifetime,
+            revocation,
+        })
+    }
+
+    pub(crate) fn key_manager(&self) -> &Arc<KeyManager> {
+        &self.key_manager
+    }
+
+    pub(crate) fn key(&self) -> &Arc<VerificationKey> {
+        &self.key
+    }
+
+    pub(crate) fn subject(&self) -> &Arc<str> {
+        &self.subject
+    }
+
+    pub(crate) fn consumer_key(&self) -> Option<&str> {
+        self.consumer_key.as_deref()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn cache_ttl(&self) -> Duration {
+        self.cache_ttl
+    }
+
+    /// `exp`/`nbf` against `now`, with the key manager's skew.
+    pub(crate) fn check_lifetime(&self, now: u64) -> Result<(), TokenError> {
+        self.lifetime.check(now, self.key_manager.clock_skew)
+    }
+
+    /// [`TokenError::Revoked`] when the snapshot revokes its `jti` (or signature).
+    pub(crate) fn check_revocation(&self, revocations: &Revocations) -> Result<(), TokenError> {
+        match !revocations.is_empty() && revocations.is_revoked(&self.revocation) {
+            true => Err(TokenError::Revoked),
+            false => Ok(()),
+        }
+    }
+
+    /// Any-of: true when `wanted` is empty or the token holds one of its scopes.
+    pub(crate) fn holds_any_scope(&self, wanted: &[Arc<str>]) -> bool {
+        wanted.is_empty() || wanted.iter().any(|scope| self.scopes.contains(scope))
+    }
+}
+
+// === impl VerifiedCache ===
+
+impl VerifiedCache {
+    /// A cache of `capacity` weight units (one per started KiB of token); 0 disables it.
+    pub(crate) fn new(capacity: u64) -> Self {
+        let cache = (capacity > 0).then(|| {
+            moka::sync::Cache::<Box<str>, Arc<VerifiedToken>>::builder()
+                .max_capacity(capacity)
+                .weigher(|_, verified| verified.cache_weight)
+                .expire_after(UntilExpiry)
+                .build_with_hasher(foldhash::fast::RandomState::default())
+        });
+        VerifiedCache { cache }
+    }
+
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<VerifiedToken>> {
+        self.cache.as_ref()?.get(token)
+    }
+
+    /// Remembers a verified token, unless it expires within the second.
+    pub(crate) fn insert(&self, token: &str, verified: Arc<VerifiedToken>) {
+        if let Some(cache) = &self.cache
+            && !verified.cache_ttl.is_zero()
+        {
+            cache.insert(token.into(), verified);
+        }
+    }
+
+    pub(crate) fn invalidate(&self, token: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(token);
+        }
+    }
+}
+
+// === impl UntilExpiry ===
+
+impl Expiry<Box<str>, Arc<VerifiedToken>> for UntilExpiry {
+    fn expire_after_create(&self, _: &Box<str>, verified: &Arc<VerifiedToken>, _: Instant) -> Option<Duration> {
+        Some(verified.cache_ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Box<str>,
+        verified: &Arc<VerifiedToken>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(verified.cache_ttl)
+    }
+}
+
+fn weight(token_len: usize) -> u32 {
+    u32::try_from(token_len.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
+}
