@@ -2,7 +2,7 @@
 //! contract's response (client.md, "Error responses") in one exhaustive match.
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use tollgate_enforcer::Rejection;
 
@@ -141,8 +141,7 @@ fn decorate_rejection(rejection: &Rejection, headers: &mut http::HeaderMap) {
         headers.insert(WWW_AUTHENTICATE, challenge);
     }
     if let Rejection::RateLimited(throttled) = rejection {
-        headers.insert(RETRY_AFTER, HeaderValue::from(throttled.retry_after_secs()));
-        headers.extend(throttled.status.headers());
+        headers.extend(throttled.headers());
     }
 }
 

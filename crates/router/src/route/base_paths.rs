@@ -2,10 +2,13 @@
 //! some base path ends holds a [`Slot`]: the API serving it on any host, and those serving
 //! it on named hosts.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
 use super::segments;
+
+/// Seeded fast hashing: path segments and hosts come from requests.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 
 /// Base paths → API indices (into the table's entries).
 #[derive(Debug)]
@@ -97,7 +100,7 @@ impl BasePaths {
 impl Slot {
     fn new(base_path: &str) -> Self {
         let canonical: String = segments(base_path).flat_map(|segment| ["/", segment]).collect();
-        Slot { base_path: canonical.into(), any_host: None, hosts: HashMap::new() }
+        Slot { base_path: canonical.into(), any_host: None, hosts: HashMap::default() }
     }
 
     /// The API that serves this base path on `host`: the one naming the host, else the
