@@ -1,1 +1,30 @@
-//! placeholder
+//! The Tollgate adapter: turns configuration (files, or the control plane) into snapshots.
+//!
+//! The path is `dto` (wire types, decoded in two steps so that one broken entity does not
+//! sink a document) → `validate` (`TryFrom` into the router's and enforcer's domain types,
+//! errors naming entity and field) → [`Catalog`] (the desired state; every update reports
+//! what it rejected and keeps the previous version of a rejected entity) →
+//! [`SnapshotBuilder`] (route table + enforcement indexes, reusing what did not change) →
+//! [`Applier`] (one swap into the `SnapshotStore`, JWKS caches, metrics, [`SyncStatus`]).
+//!
+//! Crates chosen beyond the workspace's: `indexmap` (entities keep insertion order, which
+//! decides which of two conflicting APIs is rejected) and `serde_path_to_error` (decode
+//! errors name the field, e.g. `operations[3].secured`).
+
+mod apply;
+mod build;
+mod catalog;
+pub mod dto;
+mod metrics;
+mod rejected;
+pub mod source;
+mod status;
+pub mod validate;
+
+pub use apply::Applier;
+pub use build::{Built, SnapshotBuilder};
+pub use catalog::{Catalog, EntityCounts};
+pub use metrics::{AdapterMetrics, SyncFailure};
+pub use rejected::{EntityKind, Rejected};
+pub use source::{CheckReport, FileSource, FileWatch, SourceError, check_directory};
+pub use status::{SourceKind, StatusCell, SyncState, SyncStatus};

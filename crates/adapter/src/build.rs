@@ -1,0 +1,111 @@
+//! Catalog → [`Snapshot`]: the route table and the enforcement indexes of one revision.
+
+use std::sync::Arc;
+
+use tollgate_enforcer::{Applications, Enforcement, KeyManagers, KeyMappings, Policies, Revocations, Subscriptions};
+use tollgate_router::Snapshot;
+use tollgate_router::route::RouteTable;
+
+use crate::catalog::{Catalog, Changes, EntityCounts};
+use crate::rejected::{EntityKind, Rejected};
+use crate::validate::{EntityError, FieldError, Problem};
+
+/// Builds snapshots from a catalog, reusing the previous snapshot's indexes (the same
+/// `Arc`s) for every entity kind that did not change since the last build, and the route
+/// table when no API changed.
+#[derive(Debug, Default)]
+pub struct SnapshotBuilder {
+    previous: Option<Arc<Snapshot>>,
+    /// Route conflicts found when the route table was last built; reported with each
+    /// rebuild of the table.
+    conflicts: Vec<Rejected>,
+    served_apis: usize,
+}
+
+/// A snapshot ready to be applied, with what the update that led to it rejected.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub snapshot: Arc<Snapshot>,
+    /// Rejected by this update (the operation's rejections and route conflicts).
+    pub rejected: Vec<Rejected>,
+    /// Every rejection in force after this update (for the status report and `/config`).
+    pub outstanding: Vec<Rejected>,
+    /// Entities served, by kind (APIs: those in the route table).
+    pub counts: EntityCounts,
+}
+
+// === impl SnapshotBuilder ===
+
+impl SnapshotBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds the snapshot of `revision` from `catalog`. `rejected` are the rejections of the
+    /// operation that changed the catalog; route conflicts are added to them. `now` (Unix
+    /// seconds) prunes expired revocations.
+    pub fn build(&mut self, catalog: &mut Catalog, revision: u64, now: u64, mut rejected: Vec<Rejected>) -> Built {
+        catalog.prune_revocations(now);
+        let changes = catalog.take_changes();
+        let previous = self.previous.take();
+        let routes = match previous.as_ref().filter(|_| !changes.apis) {
+            Some(previous) => previous.routes.clone(),
+            None => {
+                let table = Arc::new(self.route_table(catalog));
+                rejected.extend(self.conflicts.iter().cloned());
+                table
+            }
+        };
+        let enforcement = enforcement(catalog, previous.as_ref().map(|s| &s.enforcement), changes, now);
+        let snapshot = Arc::new(Snapshot { revision, routes, enforcement });
+        self.previous = Some(snapshot.clone());
+        let counts = EntityCounts { api: self.served_apis, ..catalog.counts() };
+        let outstanding = catalog.rejections().cloned().collect();
+        Built { snapshot, rejected, outstanding, counts }
+    }
+
+    /// The snapshot last built, if any.
+    pub fn previous(&self) -> Option<&Arc<Snapshot>> {
+        self.previous.as_ref()
+    }
+
+    /// The APIs in catalog order; one whose base path another already serves on a shared
+    /// vhost is left out and rejected (the catalog refuses such APIs already, so this only
+    /// guards against the two checks drifting apart).
+    fn route_table(&mut self, catalog: &mut Catalog) -> RouteTable {
+        let mut builder = RouteTable::builder();
+        self.conflicts.clear();
+        for api in catalog.apis() {
+            if let Err(conflict) = builder.insert(api.clone()) {
+                let error = FieldError::new("context", Problem::Route(conflict.to_string()));
+                self.conflicts.push(EntityError::new(EntityKind::Api, api.id().to_string(), error).into());
+            }
+        }
+        self.conflicts.iter().for_each(|rejected| catalog.note_rejected(rejected));
+        let table = builder.build();
+        self.served_apis = table.len();
+        table
+    }
+}
+
+fn enforcement(catalog: &Catalog, previous: Option<&Enforcement>, changes: Changes, now: u64) -> Enforcement {
+    let reuse = |changed: bool| previous.filter(|_| !changed);
+    Enforcement {
+        key_managers: reuse(changes.key_managers)
+            .map_or_else(|| Arc::new(KeyManagers::new(catalog.key_managers().cloned())), |p| p.key_managers.clone()),
+        applications: reuse(changes.applications)
+            .map_or_else(|| Arc::new(Applications::new(catalog.applications().cloned())), |p| p.applications.clone()),
+        key_mappings: reuse(changes.key_mappings)
+            .map_or_else(|| Arc::new(KeyMappings::new(catalog.key_mappings().cloned())), |p| p.key_mappings.clone()),
+        subscriptions: reuse(changes.subscriptions).map_or_else(
+            || Arc::new(Subscriptions::new(catalog.subscriptions().cloned())),
+            |p| p.subscriptions.clone(),
+        ),
+        policies: reuse(changes.policies)
+            .map_or_else(|| Arc::new(Policies::new(catalog.policies().cloned())), |p| p.policies.clone()),
+        revocations: reuse(changes.revoked_tokens).map_or_else(
+            || Arc::new(Revocations::new(catalog.revoked_tokens().map(|r| (**r).clone()), now)),
+            |p| p.revocations.clone(),
+        ),
+    }
+}

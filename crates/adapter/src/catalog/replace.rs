@@ -1,0 +1,209 @@
+//! Replacing the whole catalog with a document (a snapshot, the merged files).
+
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Weak};
+
+use serde_json::Value;
+use tollgate_enforcer::model::{Policy, PolicyKind, PolicyName};
+
+use super::set::{Admitted, Uniqueness};
+use super::{Catalog, EntitySet, Stored, is_builtin, policy_exists};
+use crate::dto::{Document, RawEntity};
+use crate::rejected::{EntityKind, Rejected};
+use crate::validate::{Entity, EntityError, FieldError, Problem, decode};
+
+// === impl Catalog ===
+
+impl Catalog {
+    /// Replaces the desired state with `document`. Each entity is validated on its own; a
+    /// rejected one keeps its previous version when it had one (and that version still
+    /// fits). Policies come first, so references resolve against the new ones; a policy the
+    /// document drops while a kept entity still references it stays, and is reported.
+    /// Returns every rejection, the document's own `errors` first.
+    pub fn replace(&mut self, document: &Document) -> Vec<Rejected> {
+        let mut rejected = document.errors.clone();
+        let mut next = Catalog { skipped_event_types: std::mem::take(&mut self.skipped_event_types), ..Catalog::new() };
+        next.policies = replace_set(&self.policies, document, &|_, _| true, &mut rejected);
+        let policies = &next.policies;
+        let known = |kind: PolicyKind, name: &str| policy_exists(policies, kind, name);
+        let apis = replace_set(&self.apis, document, &known, &mut rejected);
+        let applications = replace_set(&self.applications, document, &known, &mut rejected);
+        let subscriptions = replace_set(&self.subscriptions, document, &known, &mut rejected);
+        (next.apis, next.applications, next.subscriptions) = (apis, applications, subscriptions);
+        next.key_mappings = replace_set(&self.key_mappings, document, &|_, _| true, &mut rejected);
+        next.key_managers = replace_set(&self.key_managers, document, &|_, _| true, &mut rejected);
+        next.revoked_tokens = replace_set(&self.revoked_tokens, document, &|_, _| true, &mut rejected);
+        next.keep_referenced_policies(&self.policies, &mut rejected);
+        next.settle_against(self);
+        next.outstanding = rejected.iter().map(|r| ((r.entity, r.id.clone()), r.clone())).collect();
+        *self = next;
+        rejected
+    }
+
+    /// The first entity that references `policy`, as (kind, display id).
+    pub(super) fn first_reference(&self, policy: &PolicyName) -> Option<(EntityKind, String)> {
+        let other = |kind: PolicyKind, name: &str| kind != policy.kind || name != &*policy.name;
+        first_reference(&self.apis, &other)
+            .or_else(|| first_reference(&self.applications, &other))
+            .or_else(|| first_reference(&self.subscriptions, &other))
+    }
+
+    fn keep_referenced_policies(&mut self, previous: &EntitySet<Policy>, rejected: &mut Vec<Rejected>) {
+        for old in previous.values() {
+            let key = old.key();
+            if self.policies.contains(&key) || is_builtin(old.id.kind, &old.id.name) {
+                continue;
+            }
+            if let Some((kind, id)) = self.first_reference(&old.id) {
+                // Policies have no unique values besides their key: this cannot clash.
+                self.policies.readmit(key.clone(), old.clone(), Weak::new()).ok();
+                let error = FieldError::entity(Problem::StillReferenced { kind, id });
+                rejected.push(EntityError::new(EntityKind::Policy, key, error).into());
+            }
+        }
+    }
+
+    fn settle_against(&mut self, previous: &Catalog) {
+        self.apis.settle_against(&previous.apis);
+        self.applications.settle_against(&previous.applications);
+        self.key_mappings.settle_against(&previous.key_mappings);
+        self.subscriptions.settle_against(&previous.subscriptions);
+        self.policies.settle_against(&previous.policies);
+        self.key_managers.settle_against(&previous.key_managers);
+        self.revoked_tokens.settle_against(&previous.revoked_tokens);
+    }
+}
+
+/// Policy lookups shared by the validating threads.
+pub(super) type Known<'a> = dyn Fn(PolicyKind, &str) -> bool + Sync + 'a;
+
+/// Documents with at least this many entities of a kind are validated on several threads.
+const PARALLEL_THRESHOLD: usize = 512;
+const MAX_WORKERS: usize = 4;
+
+/// Builds the new set of one kind from the document, in document order.
+fn replace_set<T: Stored>(
+    previous: &EntitySet<T>,
+    document: &Document,
+    known: &Known<'_>,
+    rejected: &mut Vec<Rejected>,
+) -> EntitySet<T> {
+    let raws = document.entities(T::KIND);
+    let mut next = EntitySet::with_capacity(raws.len());
+    let mut seen = HashSet::with_capacity(raws.len());
+    for (i, (raw, (claimed, checked))) in raws.iter().zip(check_all(previous, raws, known)).enumerate() {
+        let duplicate = claimed.as_ref().is_some_and(|key| !seen.insert(key.clone()));
+        let result = match (duplicate, checked) {
+            (true, _) => Err(FieldError::entity(Problem::Duplicate)),
+            (false, Checked::Unchanged(key, entity)) => match entity.check_policies(known) {
+                Ok(()) => next.readmit(key, entity, Arc::downgrade(&raw.value)),
+                Err(error) => Err(error),
+            },
+            (false, Checked::Decoded(result)) => result
+                .and_then(|entity| next.admit(entity, Uniqueness::Strict))
+                .map(|admitted| next.upsert_from(admitted, previous, &raw.value)),
+        };
+        let Err(error) = result else { continue };
+        let locator = || format!("{}[{i}]", T::KIND.array_name());
+        rejected.push(rejection::<T>(claimed.as_deref(), locator, error, raw.origin.as_deref()));
+        if let (false, Some(key)) = (duplicate, claimed) {
+            keep_previous(&mut next, previous, key);
+        }
+    }
+    next
+}
+
+/// One raw entity, checked on its own.
+enum Checked<T> {
+    /// The previous set holds an entity validated from this very value: no decoding.
+    Unchanged(String, Arc<T>),
+    /// Decoded and validated (the rules that need no other entity of its kind).
+    Decoded(Result<T, FieldError>),
+}
+
+/// Checks every raw entity on its own, returning the key each claims. This is the bulk of a
+/// build and independent per entity, so large documents are split over up to
+/// [`MAX_WORKERS`] threads; results keep document order.
+fn check_all<T: Stored>(
+    previous: &EntitySet<T>,
+    raws: &[RawEntity],
+    known: &Known<'_>,
+) -> Vec<(Option<String>, Checked<T>)> {
+    let check_part = |part: &[RawEntity]| part.iter().map(|raw| check(previous, raw, known)).collect::<Vec<_>>();
+    let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_WORKERS);
+    if workers < 2 || raws.len() < PARALLEL_THRESHOLD {
+        return check_part(raws);
+    }
+    let chunk = raws.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let others: Vec<_> = raws.chunks(chunk).skip(1).map(|part| scope.spawn(move || check_part(part))).collect();
+        let mut results = check_part(&raws[..chunk]);
+        for handle in others {
+            match handle.join() {
+                Ok(part) => results.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    })
+}
+
+fn check<T: Stored>(previous: &EntitySet<T>, raw: &RawEntity, known: &Known<'_>) -> (Option<String>, Checked<T>) {
+    let claimed = T::raw_key(&raw.value);
+    let unchanged = claimed.as_deref().and_then(|key| previous.built_from(key, &raw.value));
+    let checked = match (unchanged, &claimed) {
+        (Some(entity), Some(key)) => Checked::Unchanged(key.clone(), entity.clone()),
+        (Some(_) | None, _) => Checked::Decoded(validate(&raw.value, known)),
+    };
+    (claimed, checked)
+}
+
+fn validate<T: Stored>(raw: &Value, known: &Known<'_>) -> Result<T, FieldError> {
+    let entity: T = decode(raw)?;
+    entity.check_policies(known)?;
+    Ok(entity)
+}
+
+/// Decodes, validates and checks one entity against the set it would join.
+pub(super) fn admit<T: Stored>(
+    set: &EntitySet<T>,
+    raw: &Value,
+    known: &Known<'_>,
+    uniqueness: Uniqueness,
+) -> Result<Admitted<T>, FieldError> {
+    set.admit(validate(raw, known)?, uniqueness)
+}
+
+/// The rejection of one entity, named by its key or else by `locator` (`apis[3]`), its
+/// message prefixed by the file it came from.
+pub(super) fn rejection<T: Entity>(
+    key: Option<&str>,
+    locator: impl FnOnce() -> String,
+    error: FieldError,
+    origin: Option<&str>,
+) -> Rejected {
+    let id = key.map_or_else(locator, T::display_key);
+    let rejected = Rejected::from(EntityError::new(T::KIND, id, error));
+    match origin {
+        Some(origin) => rejected.located(origin),
+        None => rejected,
+    }
+}
+
+/// Keeps the previous version of a rejected entity, unless an earlier entity of the
+/// document now holds its key or one of its unique values (then it goes too).
+fn keep_previous<T: Entity>(next: &mut EntitySet<T>, previous: &EntitySet<T>, key: String) {
+    let Some(old) = previous.get(&key) else { return };
+    if !next.contains(&key) {
+        next.readmit(key, old.clone(), Weak::new()).ok();
+    }
+}
+
+fn first_reference<T: Entity>(
+    set: &EntitySet<T>,
+    other: &dyn Fn(PolicyKind, &str) -> bool,
+) -> Option<(EntityKind, String)> {
+    let entity = set.values().find(|entity| entity.check_policies(other).is_err())?;
+    Some((T::KIND, T::display_key(&entity.key())))
+}

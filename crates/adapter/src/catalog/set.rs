@@ -1,0 +1,204 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::validate::{Entity, FieldError, Problem, UniqueKey};
+
+/// How unique values are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Uniqueness {
+    /// Within a document: any clash rejects the later entity.
+    Strict,
+    /// For an event: values marked `taken_over_by_events` move to the new entity.
+    EventsTakeOver,
+}
+
+/// A validated entity that fits the set, with its key and unique values computed once.
+#[derive(Debug)]
+pub(crate) struct Admitted<T> {
+    pub(crate) entity: T,
+    pub(crate) key: String,
+    uniques: Vec<UniqueKey>,
+}
+
+/// The validated entities of one kind, by key, in insertion order (a replaced entity keeps
+/// its place), with the owners of their unique values.
+#[derive(Debug)]
+pub(crate) struct EntitySet<T> {
+    entries: IndexMap<String, Slot<T>>,
+    /// (what, value) → the key of the entity that holds it.
+    owners: HashMap<(&'static str, String), String>,
+    /// Something changed since the last snapshot build.
+    changed: bool,
+}
+
+#[derive(Debug)]
+struct Slot<T> {
+    entity: Arc<T>,
+    /// The raw value it was validated from, when that came from a document. A later
+    /// document holding the very same value (the file source's unchanged files) reuses the
+    /// entity without decoding it again. `Weak`: the catalog never keeps documents alive.
+    source: Weak<Value>,
+}
+
+// === impl EntitySet ===
+
+impl<T: Entity> EntitySet<T> {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        EntitySet {
+            entries: IndexMap::with_capacity(capacity),
+            owners: HashMap::with_capacity(capacity),
+            changed: false,
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Arc<T>> {
+        self.entries.get(key).map(|slot| &slot.entity)
+    }
+
+    /// The entity under `key` if it was validated from exactly `raw` (the same allocation).
+    pub(crate) fn built_from(&self, key: &str, raw: &Arc<Value>) -> Option<&Arc<T>> {
+        let slot = self.entries.get(key)?;
+        std::ptr::eq(slot.source.as_ptr(), Arc::as_ptr(raw)).then_some(&slot.entity)
+    }
+
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    pub(crate) fn values(&self) -> impl ExactSizeIterator<Item = &Arc<T>> {
+        self.entries.values().map(|slot| &slot.entity)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Checks `entity` against the others: fails when one of its unique values is held by
+    /// an entity with another key (with [`Uniqueness::EventsTakeOver`], values that events
+    /// take over are not checked).
+    pub(crate) fn admit(&self, entity: T, mode: Uniqueness) -> Result<Admitted<T>, FieldError> {
+        let key = entity.key();
+        let uniques = self.clashes(&entity, &key, mode)?;
+        Ok(Admitted { entity, key, uniques })
+    }
+
+    /// Inserts an entity validated before (a kept previous version, or one whose raw value
+    /// did not change), if it still fits.
+    pub(crate) fn readmit(&mut self, key: String, entity: Arc<T>, source: Weak<Value>) -> Result<(), FieldError> {
+        let uniques = self.clashes(&entity, &key, Uniqueness::Strict)?;
+        self.put(key, Slot { entity, source }, uniques);
+        Ok(())
+    }
+
+    /// Removes the entities (other than the admitted one) holding a value it takes over;
+    /// returns their keys.
+    pub(crate) fn evict_holders(&mut self, admitted: &Admitted<T>) -> Vec<String> {
+        let holders: Vec<String> = admitted
+            .uniques
+            .iter()
+            .filter(|unique| unique.taken_over_by_events)
+            .filter_map(|unique| self.owners.get(&(unique.what, unique.value.clone())))
+            .filter(|owner| **owner != admitted.key)
+            .cloned()
+            .collect();
+        holders.iter().for_each(|holder| drop(self.remove(holder)));
+        holders
+    }
+
+    /// Inserts or replaces by key (keeping the place). When the replaced entity is the same
+    /// as the new one, the old `Arc` stays and nothing counts as changed.
+    pub(crate) fn upsert(&mut self, admitted: Admitted<T>) {
+        match self.get(&admitted.key) {
+            Some(current) if current.same(&admitted.entity) => {}
+            Some(_) | None => {
+                let slot = Slot { entity: Arc::new(admitted.entity), source: Weak::new() };
+                self.put(admitted.key, slot, admitted.uniques);
+            }
+        }
+    }
+
+    /// Like [`EntitySet::upsert`] into a set being rebuilt from a document: reuses
+    /// `previous`'s `Arc` when it holds the same entity, and remembers `source`.
+    pub(crate) fn upsert_from(&mut self, admitted: Admitted<T>, previous: &EntitySet<T>, source: &Arc<Value>) {
+        let entity = match previous.get(&admitted.key) {
+            Some(old) if old.same(&admitted.entity) => old.clone(),
+            Some(_) | None => Arc::new(admitted.entity),
+        };
+        self.put(admitted.key, Slot { entity, source: Arc::downgrade(source) }, admitted.uniques);
+    }
+
+    /// Removes by key, keeping the order of the others.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Arc<T>> {
+        let removed = self.entries.shift_remove(key)?;
+        self.release(&removed.entity);
+        self.changed = true;
+        Some(removed.entity)
+    }
+
+    /// Removes every entity for which `remove` holds; returns their keys.
+    pub(crate) fn remove_where(&mut self, remove: impl Fn(&T) -> bool) -> Vec<String> {
+        let keys: Vec<String> =
+            self.entries.iter().filter(|(_, s)| remove(&s.entity)).map(|(k, _)| k.clone()).collect();
+        keys.iter().for_each(|key| drop(self.remove(key)));
+        keys
+    }
+
+    /// Takes over the change flag of the set this one replaces: changed if anything differs
+    /// (keys, order, entities) or the replaced set had unbuilt changes.
+    pub(crate) fn settle_against(&mut self, previous: &EntitySet<T>) {
+        let same = self.entries.len() == previous.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(previous.entries.iter())
+                .all(|((k, a), (l, b))| k == l && Arc::ptr_eq(&a.entity, &b.entity));
+        self.changed = previous.changed || !same;
+    }
+
+    /// Whether anything changed since the last call; resets the flag.
+    pub(crate) fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    fn clashes(&self, entity: &T, key: &str, mode: Uniqueness) -> Result<Vec<UniqueKey>, FieldError> {
+        let uniques = entity.unique_keys();
+        for unique in &uniques {
+            if unique.taken_over_by_events && mode == Uniqueness::EventsTakeOver {
+                continue;
+            }
+            let lookup = (unique.what, unique.value.clone());
+            if let Some(owner) = self.owners.get(&lookup).filter(|owner| **owner != key) {
+                let (what, value, other) = (unique.what, lookup.1, T::display_key(owner));
+                return Err(FieldError::new(unique.field, Problem::Taken { what, value, kind: T::KIND, other }));
+            }
+        }
+        Ok(uniques)
+    }
+
+    fn put(&mut self, key: String, slot: Slot<T>, uniques: Vec<UniqueKey>) {
+        if let Some(old) = self.entries.get(&key) {
+            let old = old.entity.clone();
+            self.release(&old);
+        }
+        for unique in uniques {
+            self.owners.insert((unique.what, unique.value), key.clone());
+        }
+        self.entries.insert(key, slot);
+        self.changed = true;
+    }
+
+    fn release(&mut self, entity: &T) {
+        for unique in entity.unique_keys() {
+            self.owners.remove(&(unique.what, unique.value));
+        }
+    }
+}
+
+impl<T> Default for EntitySet<T> {
+    fn default() -> Self {
+        EntitySet { entries: IndexMap::new(), owners: HashMap::new(), changed: true }
+    }
+}

@@ -1,0 +1,100 @@
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::document::{DecodeError, check_size, decode_json};
+
+/// One page of the control plane's event stream (`GET /events`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    /// The newest revision the control plane has.
+    pub revision: u64,
+    pub events: Vec<Event>,
+}
+
+/// One change. The envelope (revision, type) must decode or the whole page is unreadable;
+/// the payload is decoded when the event is applied, as one entity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub revision: u64,
+    pub kind: EventKind,
+    pub payload: Value,
+}
+
+/// The event types of control-plane.md; anything else is kept by name and skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    ApiDeployed,
+    ApiUndeployed,
+    ApplicationUpserted,
+    ApplicationDeleted,
+    KeyMappingUpserted,
+    KeyMappingDeleted,
+    SubscriptionUpserted,
+    SubscriptionDeleted,
+    PolicyUpserted,
+    PolicyDeleted,
+    KeyManagerUpserted,
+    KeyManagerDeleted,
+    TokenRevoked,
+    Unknown(String),
+}
+
+#[derive(Debug, Deserialize)]
+struct EventPageDto {
+    revision: u64,
+    #[serde(default)]
+    events: Vec<EventDto>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventDto {
+    revision: u64,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    payload: Value,
+}
+
+// === impl EventPage ===
+
+impl EventPage {
+    /// Reads an events response. A malformed envelope fails the whole page (the source then
+    /// fetches a new snapshot); payloads are only checked when applied.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        check_size(bytes.len())?;
+        let dto: EventPageDto = decode_json(bytes)?;
+        let events = dto.events.into_iter().map(Event::from_dto).collect();
+        Ok(EventPage { revision: dto.revision, events })
+    }
+}
+
+// === impl Event ===
+
+impl Event {
+    fn from_dto(dto: EventDto) -> Self {
+        Event { revision: dto.revision, kind: EventKind::parse(dto.kind), payload: dto.payload }
+    }
+}
+
+// === impl EventKind ===
+
+impl EventKind {
+    pub fn parse(name: String) -> Self {
+        match name.as_str() {
+            "API_DEPLOYED" => EventKind::ApiDeployed,
+            "API_UNDEPLOYED" => EventKind::ApiUndeployed,
+            "APPLICATION_UPSERTED" => EventKind::ApplicationUpserted,
+            "APPLICATION_DELETED" => EventKind::ApplicationDeleted,
+            "KEY_MAPPING_UPSERTED" => EventKind::KeyMappingUpserted,
+            "KEY_MAPPING_DELETED" => EventKind::KeyMappingDeleted,
+            "SUBSCRIPTION_UPSERTED" => EventKind::SubscriptionUpserted,
+            "SUBSCRIPTION_DELETED" => EventKind::SubscriptionDeleted,
+            "POLICY_UPSERTED" => EventKind::PolicyUpserted,
+            "POLICY_DELETED" => EventKind::PolicyDeleted,
+            "KEY_MANAGER_UPSERTED" => EventKind::KeyManagerUpserted,
+            "KEY_MANAGER_DELETED" => EventKind::KeyManagerDeleted,
+            "TOKEN_REVOKED" => EventKind::TokenRevoked,
+            _ => EventKind::Unknown(name),
+        }
+    }
+}

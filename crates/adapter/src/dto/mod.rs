@@ -1,0 +1,25 @@
+//! Wire DTOs of `contract/model.md` and `contract/control-plane.md`.
+//!
+//! Decoding is two-step: a document is read as far as its arrays of raw values
+//! ([`Document`], JSON or YAML), then each entity is decoded on its own
+//! (`validate`), so one broken entity is rejected while the others apply. Field names are
+//! camelCase, unknown keys are ignored, and every field is optional at this level: a missing
+//! required field is reported by validation, with its name.
+
+use std::borrow::Cow;
+
+mod api;
+mod document;
+mod enforcement;
+mod event;
+
+pub use api::{ApiDto, CorsDto, EndpointDto, EndpointsDto, OperationDto, RetriesDto};
+pub use document::{DecodeError, Document, MAX_DOCUMENT_BYTES, RawEntity};
+pub use enforcement::{
+    ApplicationDto, IdDto, KeyManagerDto, KeyMappingDto, LimitDto, PolicyDto, RevokedTokenDto, SubscriptionDto,
+};
+pub use event::{Event, EventKind, EventPage};
+
+/// A string of a DTO: borrowed from the raw document when it can be, so that decoding an
+/// entity copies each string once, into its domain type.
+pub type Text<'a> = Cow<'a, str>;

@@ -1,0 +1,120 @@
+//! The adapter's Prometheus metrics (operator.md).
+
+use prometheus::{Gauge, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+use crate::catalog::EntityCounts;
+use crate::rejected::{EntityKind, Rejected};
+
+/// Metrics of the configuration path. Label values are fixed words, never input.
+#[derive(Debug, Clone)]
+pub struct AdapterMetrics {
+    revision: IntGauge,
+    entities: IntGaugeVec,
+    rejected: IntCounterVec,
+    last_applied: Gauge,
+    sync_failures: IntCounterVec,
+}
+
+/// Why a sync attempt failed, as the `reason` label of `tollgate_config_sync_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncFailure {
+    /// The source could not be reached (connect, TLS, timeout).
+    Network,
+    /// The control plane answered 5xx.
+    Server,
+    /// The control plane answered 401/403.
+    Unauthorized,
+    /// A 410, or a gap in revisions: a new snapshot is needed.
+    Resync,
+    /// A snapshot or event page could not be decoded.
+    Decode,
+    /// Local I/O (reading files, writing the last-known-good state).
+    Io,
+}
+
+// === impl AdapterMetrics ===
+
+impl AdapterMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self::unregistered()?;
+        registry.register(Box::new(metrics.revision.clone()))?;
+        registry.register(Box::new(metrics.entities.clone()))?;
+        registry.register(Box::new(metrics.rejected.clone()))?;
+        registry.register(Box::new(metrics.last_applied.clone()))?;
+        registry.register(Box::new(metrics.sync_failures.clone()))?;
+        Ok(metrics)
+    }
+
+    /// Metrics that count but are exposed nowhere; for tests, benches and `tollgate check`.
+    pub fn unregistered() -> prometheus::Result<Self> {
+        let metrics = AdapterMetrics {
+            revision: IntGauge::new("tollgate_config_revision", "Revision of the applied configuration")?,
+            entities: IntGaugeVec::new(
+                Opts::new("tollgate_config_entities", "Entities in the applied configuration, by kind"),
+                &["kind"],
+            )?,
+            rejected: IntCounterVec::new(
+                Opts::new("tollgate_config_rejected_total", "Configuration entities rejected, by entity kind"),
+                &["entity"],
+            )?,
+            last_applied: Gauge::new(
+                "tollgate_config_last_applied_timestamp_seconds",
+                "Unix time at which the configuration was last applied",
+            )?,
+            sync_failures: IntCounterVec::new(
+                Opts::new("tollgate_config_sync_failures_total", "Failed configuration sync attempts, by reason"),
+                &["reason"],
+            )?,
+        };
+        Ok(metrics)
+    }
+
+    pub(crate) fn record_applied(&self, revision: u64, counts: &EntityCounts, rejected: &[Rejected], now: u64) {
+        self.revision.set(i64::try_from(revision).unwrap_or(i64::MAX));
+        for kind in EntityKind::ENTITIES {
+            let count = i64::try_from(counts.of(kind)).unwrap_or(i64::MAX);
+            self.entities.with_label_values(&[kind.as_str()]).set(count);
+        }
+        for rejection in rejected {
+            self.rejected.with_label_values(&[rejection.entity.as_str()]).inc();
+        }
+        self.last_applied.set(now as f64);
+    }
+
+    pub(crate) fn record_sync_failure(&self, reason: SyncFailure) {
+        self.sync_failures.with_label_values(&[reason.as_str()]).inc();
+    }
+}
+
+// === impl SyncFailure ===
+
+impl SyncFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncFailure::Network => "network",
+            SyncFailure::Server => "server",
+            SyncFailure::Unauthorized => "unauthorized",
+            SyncFailure::Resync => "resync",
+            SyncFailure::Decode => "decode",
+            SyncFailure::Io => "io",
+        }
+    }
+}
+
+// === impl EntityCounts ===
+
+impl EntityCounts {
+    /// The count of one kind (0 for [`EntityKind::Document`]).
+    pub fn of(&self, kind: EntityKind) -> usize {
+        match kind {
+            EntityKind::Api => self.api,
+            EntityKind::Application => self.application,
+            EntityKind::KeyMapping => self.key_mapping,
+            EntityKind::Subscription => self.subscription,
+            EntityKind::Policy => self.policy,
+            EntityKind::KeyManager => self.key_manager,
+            EntityKind::RevokedToken => self.revoked_token,
+            EntityKind::Document => 0,
+        }
+    }
+}

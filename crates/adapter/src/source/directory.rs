@@ -1,0 +1,234 @@
+//! Reading a directory of partial snapshots into one document, and building it.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+use std::{fs, io};
+
+use crate::build::{Built, SnapshotBuilder};
+use crate::catalog::Catalog;
+use crate::dto::{DecodeError, Document, MAX_DOCUMENT_BYTES};
+use crate::rejected::Rejected;
+
+use super::SourceError;
+
+/// Loads a directory of `.yaml`/`.yml`/`.json` partial snapshots, merged in file-name order.
+///
+/// A file that cannot be parsed is rejected as a whole; until it parses again, the entities
+/// it last held (if it ever parsed) stay served. Dotfiles and other extensions are ignored.
+#[derive(Debug)]
+pub(crate) struct DirectoryLoader {
+    dir: PathBuf,
+    /// Per file name: the content hash and the last document that parsed.
+    files: HashMap<String, CachedFile>,
+    /// The (name, content hash) list of the last load, to skip unchanged reloads.
+    last_inputs: Option<Vec<(String, u64)>>,
+    catalog: Catalog,
+    builder: SnapshotBuilder,
+    revision: u64,
+}
+
+/// The result of a load.
+#[derive(Debug)]
+pub(crate) enum Load {
+    /// No file changed since the last load.
+    Unchanged,
+    Built(Built),
+}
+
+/// A cheap identity of the directory's relevant files (name, size, mtime), for the rescan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fingerprint(Vec<(String, u64, Option<SystemTime>)>);
+
+#[derive(Debug)]
+struct CachedFile {
+    hash: u64,
+    /// The last document this file parsed to.
+    document: Option<Document>,
+    /// Why the current content does not parse.
+    error: Option<String>,
+}
+
+#[derive(Debug)]
+struct Input {
+    name: String,
+    bytes: io::Result<Vec<u8>>,
+}
+
+// === impl DirectoryLoader ===
+
+impl DirectoryLoader {
+    pub(crate) fn new(dir: PathBuf) -> Self {
+        DirectoryLoader {
+            dir,
+            files: HashMap::new(),
+            last_inputs: None,
+            catalog: Catalog::new(),
+            builder: SnapshotBuilder::new(),
+            revision: 0,
+        }
+    }
+
+    /// Reads every file and, when something changed, builds the next revision (revisions
+    /// count successful loads from 1). Fails only when the directory cannot be listed.
+    pub(crate) fn load(&mut self, now: u64) -> Result<Load, SourceError> {
+        let inputs = read_inputs(&self.dir)?;
+        let hashes: Vec<(String, u64)> = inputs.iter().map(|input| (input.name.clone(), content_hash(input))).collect();
+        if self.last_inputs.as_ref() == Some(&hashes) {
+            return Ok(Load::Unchanged);
+        }
+        let document = self.merge(inputs, &hashes);
+        let rejected = self.catalog.replace(&document);
+        self.revision += 1;
+        self.last_inputs = Some(hashes);
+        Ok(Load::Built(self.builder.build(&mut self.catalog, self.revision, now, rejected)))
+    }
+
+    fn merge(&mut self, inputs: Vec<Input>, hashes: &[(String, u64)]) -> Document {
+        self.files.retain(|name, _| hashes.iter().any(|(present, _)| present == name));
+        let mut merged = Document::default();
+        for (input, (_, hash)) in inputs.into_iter().zip(hashes) {
+            let file = match self.files.remove(&input.name) {
+                Some(cached) if cached.hash == *hash => cached,
+                previous => CachedFile::parse(&input, *hash, previous),
+            };
+            if let Some(error) = &file.error {
+                merged.errors.push(Rejected::document(input.name.clone(), error));
+            }
+            if let Some(document) = &file.document {
+                merged.append(document.clone().with_origin(&Arc::from(input.name.as_str())));
+            }
+            self.files.insert(input.name, file);
+        }
+        merged
+    }
+}
+
+// === impl CachedFile ===
+
+impl CachedFile {
+    /// Parses a changed file; when it does not parse, the last document that did stays.
+    fn parse(input: &Input, hash: u64, previous: Option<CachedFile>) -> Self {
+        match parse(input) {
+            Ok(document) => CachedFile { hash, document: Some(document), error: None },
+            Err(error) => {
+                let document = previous.and_then(|previous| previous.document);
+                CachedFile { hash, document, error: Some(error.to_string()) }
+            }
+        }
+    }
+}
+
+// === impl Fingerprint ===
+
+impl Fingerprint {
+    /// The relevant files' names, sizes and modification times, in name order.
+    pub(crate) fn of(dir: &Path) -> io::Result<Self> {
+        let mut files = Vec::new();
+        for (name, path) in relevant_files(dir)? {
+            let metadata = fs::metadata(&path)?;
+            files.push((name, metadata.len(), metadata.modified().ok()));
+        }
+        Ok(Fingerprint(files))
+    }
+}
+
+/// The `.yaml`/`.yml`/`.json` regular files (symlinks followed) of `dir`, not dotfiles,
+/// sorted by name.
+pub(crate) fn relevant_files(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        let path = entry.path();
+        if is_config_name(&name) && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            files.push((name, path));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn is_config_name(name: &str) -> bool {
+    !name.starts_with('.') && [".yaml", ".yml", ".json"].iter().any(|ext| name.ends_with(ext))
+}
+
+fn read_inputs(dir: &Path) -> Result<Vec<Input>, SourceError> {
+    let files = relevant_files(dir).map_err(|source| SourceError::Directory { path: dir.to_owned(), source })?;
+    Ok(files.into_iter().map(|(name, path)| Input { name, bytes: read_bounded(&path) }).collect())
+}
+
+fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
+    let len = fs::metadata(path)?.len();
+    if len > MAX_DOCUMENT_BYTES as u64 {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("{len} bytes; the limit is {MAX_DOCUMENT_BYTES}"),
+        ));
+    }
+    fs::read(path)
+}
+
+fn content_hash(input: &Input) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    match &input.bytes {
+        Ok(bytes) => bytes.hash(&mut hasher),
+        // An unreadable file never equals a readable one, nor the previous failure.
+        Err(error) => (u64::MAX, error.to_string()).hash(&mut hasher),
+    }
+    hasher.finish()
+}
+
+/// Why one file could not be read.
+#[derive(Debug, thiserror::Error)]
+enum FileError {
+    #[error("cannot read: {0}")]
+    Read(String),
+    #[error("not UTF-8")]
+    Utf8,
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+}
+
+fn parse(input: &Input) -> Result<Document, FileError> {
+    let bytes = input.bytes.as_ref().map_err(|e| FileError::Read(e.to_string()))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| FileError::Utf8)?;
+    if text.trim().is_empty() {
+        return Ok(Document::default());
+    }
+    match input.name.ends_with(".json") {
+        true => Ok(Document::from_json(bytes)?),
+        false => Ok(Document::from_yaml(text)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchanged_files_build_nothing_and_edits_change_the_fingerprint() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("a.json");
+        fs::write(&file, r#"{"applications": [{"id": "app"}]}"#).unwrap_or_else(|e| panic!("{e}"));
+        let mut loader = DirectoryLoader::new(dir.path().to_owned());
+        assert!(matches!(loader.load(0), Ok(Load::Built(built)) if built.snapshot.revision == 1));
+        assert!(matches!(loader.load(0), Ok(Load::Unchanged)));
+        let before = Fingerprint::of(dir.path()).ok();
+        fs::write(&file, r#"{"applications": [{"id": "app"}, {"id": "app2"}]}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(Fingerprint::of(dir.path()).ok(), before);
+        let built = match loader.load(0) {
+            Ok(Load::Built(built)) => built,
+            other => panic!("expected a new revision, got {other:?}"),
+        };
+        assert_eq!((built.snapshot.revision, built.counts.application), (2, 2));
+    }
+
+    #[test]
+    fn only_configuration_files_count() {
+        assert!(is_config_name("apis.yaml") && is_config_name("a.yml") && is_config_name("b.json"));
+        assert!(!is_config_name(".apis.yaml") && !is_config_name("README.md") && !is_config_name("x.yaml~"));
+    }
+}

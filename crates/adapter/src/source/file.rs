@@ -1,0 +1,157 @@
+//! The file source (`source.kind = "file"`): a directory of partial snapshots, watched.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::SourceError;
+use super::directory::{DirectoryLoader, Fingerprint, Load};
+use crate::apply::Applier;
+use crate::metrics::SyncFailure;
+
+/// How long the directory must be quiet after a change notification before reloading.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+/// How often the directory is rescanned (names, sizes, mtimes) in case a notification was
+/// missed (network filesystems, some container volume mounts).
+pub const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Serves the configuration in a directory of `.yaml`, `.yml` and `.json` files, each a
+/// partial snapshot (any subset of the snapshot arrays), merged in file-name order: an id
+/// already defined by an earlier file is rejected, a file that does not parse is rejected as
+/// a whole (naming it) while the others apply. Dotfiles and other files are ignored.
+///
+/// The revision is the number of successful loads, from 1.
+#[derive(Debug)]
+pub struct FileSource {
+    dir: PathBuf,
+    applier: Arc<Applier>,
+    loader: Mutex<DirectoryLoader>,
+}
+
+/// The running watcher; dropping it (or [`FileWatch::stop`]) stops watching.
+#[derive(Debug)]
+pub struct FileWatch {
+    task: JoinHandle<()>,
+}
+
+// === impl FileSource ===
+
+impl FileSource {
+    /// A source for `dir`. Fails when `dir` does not exist or is not a directory (a startup
+    /// error).
+    pub fn new(dir: impl Into<PathBuf>, applier: Arc<Applier>) -> Result<Self, SourceError> {
+        let dir = dir.into();
+        check_is_directory(&dir)?;
+        Ok(FileSource { loader: Mutex::new(DirectoryLoader::new(dir.clone())), dir, applier })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads the directory and applies it when anything changed since the last load;
+    /// synchronous, so the gateway can be ready when it starts listening. Returns the
+    /// revision applied, or `None` when nothing changed. On error (the directory cannot be
+    /// read) what was applied before stays served.
+    pub fn load_once(&self) -> Result<Option<u64>, SourceError> {
+        let now = self.applier.now();
+        let load = self.loader.lock().unwrap_or_else(PoisonError::into_inner).load(now);
+        match load {
+            Ok(Load::Built(built)) => {
+                let revision = built.snapshot.revision;
+                self.applier.apply(built);
+                Ok(Some(revision))
+            }
+            Ok(Load::Unchanged) => {
+                self.applier.confirm_synced();
+                Ok(None)
+            }
+            Err(error) => {
+                self.applier.record_failure(SyncFailure::Io, &error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Watches the directory and re-applies it on change: file-system notifications,
+    /// debounced by [`DEBOUNCE`], plus a rescan every [`RESCAN_INTERVAL`]. Must be called
+    /// within a Tokio runtime; loads run on the blocking pool.
+    pub fn spawn_watch(self: Arc<Self>) -> Result<FileWatch, SourceError> {
+        let (notify_tx, notify_rx) = mpsc::channel(1);
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                // A full channel already holds a pending wake-up.
+                let _ = notify_tx.try_send(());
+            }
+        })
+        .map_err(|source| SourceError::Watch { path: self.dir.clone(), source })?;
+        watcher
+            .watch(&self.dir, RecursiveMode::NonRecursive)
+            .map_err(|source| SourceError::Watch { path: self.dir.clone(), source })?;
+        let task = tokio::spawn(async move {
+            let _watcher = watcher;
+            self.watch(notify_rx).await;
+        });
+        Ok(FileWatch { task })
+    }
+
+    async fn watch(self: Arc<Self>, mut notifications: mpsc::Receiver<()>) {
+        let mut rescan = tokio::time::interval(RESCAN_INTERVAL);
+        rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut fingerprint = Fingerprint::of(&self.dir).ok();
+        loop {
+            tokio::select! {
+                Some(()) = notifications.recv() => debounce(&mut notifications).await,
+                _ = rescan.tick() => {
+                    if Fingerprint::of(&self.dir).ok() == fingerprint {
+                        continue;
+                    }
+                }
+            }
+            fingerprint = Fingerprint::of(&self.dir).ok();
+            self.reload().await;
+        }
+    }
+
+    async fn reload(self: &Arc<Self>) {
+        let source = self.clone();
+        // Errors are recorded by `load_once` (metric, log, status).
+        match tokio::task::spawn_blocking(move || source.load_once()).await {
+            Ok(Ok(Some(revision))) => {
+                tracing::debug!(revision, dir = %self.dir.display(), "reloaded configuration files");
+            }
+            Ok(Ok(None) | Err(_)) => {}
+            Err(join) => tracing::error!(error = %join, "configuration reload task failed"),
+        }
+    }
+}
+
+// === impl FileWatch ===
+
+impl FileWatch {
+    /// Stops watching (the same as dropping it).
+    pub fn stop(self) {}
+}
+
+impl Drop for FileWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits until no notification arrived for [`DEBOUNCE`].
+async fn debounce(notifications: &mut mpsc::Receiver<()>) {
+    while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, notifications.recv()).await {}
+}
+
+pub(crate) fn check_is_directory(dir: &Path) -> Result<(), SourceError> {
+    match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(SourceError::NotADirectory(dir.to_owned())),
+        Err(source) => Err(SourceError::Directory { path: dir.to_owned(), source }),
+    }
+}

@@ -1,0 +1,192 @@
+//! `Api` → the router's [`Api`], with its [`ApiGuard`] and [`OperationGuard`]s.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use http::header::AUTHORIZATION;
+use http::{HeaderName, Method};
+use serde_json::Value;
+use tollgate_enforcer::model::PolicyKind;
+use tollgate_enforcer::{ApiGuard, OperationGuard};
+use tollgate_router::api::{Api, Endpoints, Operation, PathTemplate, Verb};
+
+use super::endpoint::{cors, endpoints, same_endpoint};
+use super::error::{FieldError, Problem};
+use super::location::{Context, check_segment, vhosts};
+use super::text::{one_of, optional_name, required, text_list};
+use super::{Entity, UniqueKey, raw_str};
+use crate::dto::{ApiDto, OperationDto, Text};
+use crate::rejected::EntityKind;
+
+const LIFECYCLE_STATES: [(&str, bool); 4] =
+    [("PUBLISHED", false), ("PROTOTYPED", false), ("DEPRECATED", false), ("BLOCKED", true)];
+const VERBS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+impl TryFrom<ApiDto<'_>> for Api {
+    type Error = FieldError;
+
+    /// Applies every `Api` rule of model.md; the error names the first field that breaks one.
+    fn try_from(dto: ApiDto<'_>) -> Result<Self, FieldError> {
+        let id = required(dto.id, "id")?;
+        let name = required(dto.name, "name")?;
+        let version = required(dto.version, "version")?;
+        check_segment(&version).map_err(FieldError::at("version"))?;
+        let context = required(dto.context, "context")?;
+        let context = Context::parse(&context).map_err(FieldError::at("context"))?;
+        let lifecycle = dto.lifecycle_state.as_deref().unwrap_or("PUBLISHED");
+        let blocked = one_of(lifecycle, &LIFECYCLE_STATES, "PUBLISHED, PROTOTYPED, DEPRECATED or BLOCKED")
+            .map_err(FieldError::at("lifecycleState"))?;
+        security_schemes(dto.security_schemes)?;
+        let throttling_policy = optional_name(dto.throttling_policy, "throttlingPolicy")?;
+        Ok(Api {
+            base_paths: context.base_paths(&version, dto.is_default_version.unwrap_or(false)),
+            vhosts: vhosts(dto.vhosts)?,
+            auth_header: auth_header(dto.authorization_header).map_err(FieldError::at("authorizationHeader"))?,
+            endpoints: endpoints(dto.endpoints)?,
+            cors: dto.cors.map(cors).transpose().map_err(|e| e.within("cors"))?,
+            operations: operations(dto.operations)?,
+            guard: ApiGuard { id, name, version, blocked, throttling_policy },
+        })
+    }
+}
+
+impl Entity for Api {
+    const KIND: EntityKind = EntityKind::Api;
+    type Dto<'de> = ApiDto<'de>;
+
+    fn from_dto(dto: ApiDto<'_>) -> Result<Self, FieldError> {
+        Self::try_from(dto)
+    }
+
+    fn key(&self) -> String {
+        self.guard.id.to_string()
+    }
+
+    fn raw_key(raw: &Value) -> Option<String> {
+        raw_str(raw, "id")
+    }
+
+    /// (name, version), and each base path on each vhost (or on "any host").
+    fn unique_keys(&self) -> Vec<UniqueKey> {
+        let name = UniqueKey::new("name", "name and version", format!("{} {}", self.guard.name, self.guard.version));
+        let any_host: [Arc<str>; 1] = [Arc::from("")];
+        let hosts = if self.vhosts.is_empty() { &any_host[..] } else { &self.vhosts[..] };
+        let paths = self.base_paths.iter().flat_map(|path| hosts.iter().map(move |host| base_path_key(path, host)));
+        std::iter::once(name).chain(paths).collect()
+    }
+
+    fn check_policies(&self, known: &dyn Fn(PolicyKind, &str) -> bool) -> Result<(), FieldError> {
+        check_api_policy(self.guard.throttling_policy.as_deref(), known).map_err(FieldError::at("throttlingPolicy"))?;
+        for (i, operation) in self.operations.iter().enumerate() {
+            check_api_policy(operation.guard.throttling_policy.as_deref(), known)
+                .map_err(|problem| FieldError::new(format!("operations[{i}].throttlingPolicy"), problem))?;
+        }
+        Ok(())
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        self.guard == other.guard
+            && self.base_paths == other.base_paths
+            && self.vhosts == other.vhosts
+            && self.auth_header == other.auth_header
+            && same_endpoints(&self.endpoints, &other.endpoints)
+            && self.cors == other.cors
+            && self.operations.len() == other.operations.len()
+            && self.operations.iter().zip(other.operations.iter()).all(|(a, b)| same_operation(a, b))
+    }
+}
+
+fn base_path_key(path: &str, host: &str) -> UniqueKey {
+    let value = match host.is_empty() {
+        true => format!("{path} on any host"),
+        false => format!("{path} on host {host}"),
+    };
+    UniqueKey::new("context", "base path", value)
+}
+
+fn check_api_policy(name: Option<&str>, known: &dyn Fn(PolicyKind, &str) -> bool) -> Result<(), Problem> {
+    match name {
+        Some(name) if !known(PolicyKind::Api, name) => {
+            Err(Problem::UnknownPolicy { kind: PolicyKind::Api.as_str(), name: name.to_owned() })
+        }
+        Some(_) | None => Ok(()),
+    }
+}
+
+/// `securitySchemes`: only `oauth2` is known; the default is `["oauth2"]`.
+fn security_schemes(schemes: Option<Vec<Text<'_>>>) -> Result<(), FieldError> {
+    let Some(schemes) = schemes else { return Ok(()) };
+    if schemes.is_empty() {
+        return Err(FieldError::new("securitySchemes", Problem::Empty));
+    }
+    match schemes.iter().position(|scheme| scheme.as_ref() != "oauth2") {
+        Some(i) => Err(FieldError::new(
+            format!("securitySchemes[{i}]"),
+            Problem::UnknownSecurityScheme(schemes[i].to_string()),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn auth_header(header: Option<Text<'_>>) -> Result<HeaderName, Problem> {
+    match header {
+        None => Ok(AUTHORIZATION),
+        Some(header) => HeaderName::from_bytes(header.as_bytes()).map_err(|_| Problem::HeaderName),
+    }
+}
+
+fn operations(dtos: Option<Vec<OperationDto<'_>>>) -> Result<Box<[Operation]>, FieldError> {
+    let dtos = dtos.ok_or(FieldError::new("operations", Problem::Missing))?;
+    if dtos.is_empty() {
+        return Err(FieldError::new("operations", Problem::Empty));
+    }
+    let mut seen = HashSet::with_capacity(dtos.len());
+    let mut operations = Vec::with_capacity(dtos.len());
+    for (i, dto) in dtos.into_iter().enumerate() {
+        let at = format!("operations[{i}]");
+        let operation = operation(dto).map_err(|e| e.within(&at))?;
+        if !seen.insert(operation.guard.resource.clone()) {
+            return Err(FieldError::new(at, Problem::DuplicateOperation(operation.guard.resource.to_string())));
+        }
+        operations.push(operation);
+    }
+    Ok(operations.into())
+}
+
+fn operation(dto: OperationDto<'_>) -> Result<Operation, FieldError> {
+    let target = dto.target.ok_or(FieldError::new("target", Problem::Missing))?;
+    let template = PathTemplate::parse(&target).map_err(|e| FieldError::new("target", e.into()))?;
+    let verb_name = dto.verb.ok_or(FieldError::new("verb", Problem::Missing))?;
+    let verb = verb(&verb_name).map_err(FieldError::at("verb"))?;
+    let guard = OperationGuard {
+        secured: dto.secured.unwrap_or(true),
+        scopes: text_list(dto.scopes, "scopes")?,
+        throttling_policy: optional_name(dto.throttling_policy, "throttlingPolicy")?,
+        resource: format!("{verb_name} {}", template.as_str()).into(),
+    };
+    Ok(Operation { template, verb, guard })
+}
+
+fn verb(name: &str) -> Result<Verb, Problem> {
+    if name == "*" {
+        return Ok(Verb::Any);
+    }
+    let expected = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or *";
+    match VERBS.contains(&name) {
+        true => Method::from_bytes(name.as_bytes()).map(Verb::One).map_err(|_| Problem::Method),
+        false => Err(Problem::UnknownValue { value: name.to_owned(), expected }),
+    }
+}
+
+fn same_endpoints(a: &Endpoints, b: &Endpoints) -> bool {
+    let same = |a: &Option<Arc<_>>, b: &Option<Arc<_>>| match (a, b) {
+        (Some(a), Some(b)) => same_endpoint(a, b),
+        (None, None) => true,
+        (Some(_), None) | (None, Some(_)) => false,
+    };
+    same(&a.production, &b.production) && same(&a.sandbox, &b.sandbox)
+}
+
+fn same_operation(a: &Operation, b: &Operation) -> bool {
+    a.template == b.template && a.verb == b.verb && a.guard == b.guard
+}

@@ -1,0 +1,139 @@
+//! The file source: merging, broken files, hot reload, removal, `tollgate check`.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tollgate_adapter::source::check_directory;
+use tollgate_adapter::{EntityKind, FileSource, SourceError, SourceKind};
+
+use common::applier;
+
+fn api_yaml(id: &str, context: &str) -> String {
+    format!(
+        "- id: {id}\n  name: {id}\n  version: v1\n  context: {context}\n  endpoints:\n    production:\n      urls: [\"http://127.0.0.1:9001\"]\n  operations:\n    - target: /*\n      verb: \"*\"\n"
+    )
+}
+
+fn write(dir: &Path, name: &str, content: &str) {
+    fs::write(dir.join(name), content).unwrap_or_else(|e| panic!("{name}: {e}"));
+}
+
+fn served_ids(source: &FileSource, applier: &tollgate_adapter::Applier) -> Vec<String> {
+    let _ = source;
+    let snapshot = applier.store().load();
+    snapshot.map(|s| s.routes.apis().map(|api| api.id().to_string()).collect()).unwrap_or_default()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn files_merge_in_name_order_and_later_duplicates_are_rejected() {
+    let dir = tempdir();
+    write(dir.path(), "10-apis.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    write(
+        dir.path(),
+        "20-more.json",
+        r#"{"apis": [], "applications": [{"id": "app"}],
+        "subscriptions": [{"id": "s", "apiId": "a", "applicationId": "app", "status": "UNBLOCKED"}]}"#,
+    );
+    write(dir.path(), "30-dup.yml", &format!("apis:\n{}{}", api_yaml("a", "/dup"), api_yaml("b", "/b")));
+    write(dir.path(), ".hidden.yaml", "apis: [oops");
+    write(dir.path(), "notes.txt", "not configuration");
+    let applier = applier(SourceKind::File);
+    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(1)));
+    assert_eq!(served_ids(&source, &applier), ["a", "b"]);
+    let status = applier.status().load();
+    assert_eq!(status.entities.subscription, 1);
+    let errors: Vec<_> = status.rejected.iter().map(|r| r.error.as_str()).collect();
+    assert_eq!(errors, ["30-dup.yml: api \"a\": defined more than once in the same update; the later one is rejected"]);
+    assert_eq!(source.load_once().ok(), Some(None), "nothing changed: no new revision");
+}
+
+#[test]
+fn a_broken_file_is_rejected_while_the_others_serve() {
+    let dir = tempdir();
+    write(dir.path(), "a.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    write(dir.path(), "b.yaml", &format!("apis:\n{}", api_yaml("b", "/b")));
+    let applier = applier(SourceKind::File);
+    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(source.load_once().is_ok());
+    write(dir.path(), "b.yaml", "apis: [unclosed");
+    write(dir.path(), "c.json", "{\"apis\": [}");
+    assert_eq!(source.load_once().ok(), Some(Some(2)));
+    assert_eq!(served_ids(&source, &applier), ["a", "b"], "b's last good version stays");
+    let status = applier.status().load();
+    let rejected: Vec<_> = status.rejected.iter().map(|r| (r.entity, r.id.as_str())).collect();
+    assert_eq!(rejected, [(EntityKind::Document, "b.yaml"), (EntityKind::Document, "c.json")]);
+    assert_eq!(status.rejected[0].error, "b.yaml: unclosed bracket '[' at line 1, column 7");
+    assert!(status.rejected[1].error.starts_with("c.json: apis[0]: expected value"), "{:?}", status.rejected[1]);
+    fs::remove_file(dir.path().join("b.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(3)));
+    assert_eq!(served_ids(&source, &applier), ["a"], "removing a file undeploys its APIs");
+}
+
+#[test]
+fn a_missing_directory_is_a_startup_error() {
+    let dir = tempdir();
+    let missing = dir.path().join("nope");
+    let error = FileSource::new(&missing, applier(SourceKind::File)).err();
+    assert!(matches!(error, Some(SourceError::Directory { .. })), "{error:?}");
+    let file = dir.path().join("file.yaml");
+    write(dir.path(), "file.yaml", "");
+    assert!(matches!(FileSource::new(&file, applier(SourceKind::File)), Err(SourceError::NotADirectory(_))));
+    let report = check_directory(&missing);
+    assert!(!report.is_ok());
+    assert_eq!(report.errors[0].entity, EntityKind::Document);
+}
+
+#[test]
+fn check_reports_what_would_be_served_and_every_error() {
+    let dir = tempdir();
+    let mut api = api_yaml("pets", "/pets");
+    api.push_str("  isDefaultVersion: true\n  vhosts: [API.example.com]\n");
+    write(dir.path(), "a.yaml", &format!("apis:\n{api}{}", api_yaml("bad", "no-slash")));
+    write(dir.path(), "b.yaml", "apis: [");
+    let report = check_directory(dir.path());
+    assert_eq!(report.apis.len(), 1);
+    let pets = &report.apis[0];
+    assert_eq!((pets.name.as_str(), pets.version.as_str()), ("pets", "v1"));
+    assert_eq!(pets.base_paths, ["/pets/v1", "/pets"]);
+    assert_eq!(pets.vhosts, ["api.example.com"]);
+    let errors: Vec<_> = report.errors.iter().map(|r| r.error.as_str()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("b.yaml: "), "{errors:?}");
+    assert_eq!(errors[1], "a.yaml: api \"bad\": context: must start with '/'");
+    let text = report.to_string();
+    assert!(text.contains("pets v1 at /pets/v1, /pets on api.example.com"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_are_hot_reloaded() {
+    let dir = tempdir();
+    write(dir.path(), "apis.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    let applier = applier(SourceKind::File);
+    let source = Arc::new(FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}")));
+    assert!(source.load_once().is_ok());
+    let watch = source.clone().spawn_watch().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "apis.yaml", &format!("apis:\n{}{}", api_yaml("a", "/a"), api_yaml("b", "/b")));
+    wait_until("the edit is served", || served_ids(&source, &applier) == ["a", "b"]).await;
+    fs::remove_file(dir.path().join("apis.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    wait_until("the removal is served", || served_ids(&source, &applier).is_empty()).await;
+    assert!(applier.status().load().revision >= Some(3), "each applied change is a new revision");
+    watch.stop();
+}
+
+/// Polls `done` until it holds, failing after a generous bound (no fixed sleeps as assertions).
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
