@@ -24,6 +24,9 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// Arrived over the TLS listener (`X-Forwarded-Proto: https`).
     pub tls: bool,
+    /// This HTTP/1.1 request's head carried both `Content-Length` and `Transfer-Encoding`
+    /// (hyper resolves that itself and hides it; the listener sees it on the wire).
+    pub ambiguous_framing: bool,
 }
 
 /// What the request path learns about one request, for its response headers, the access
@@ -51,6 +54,10 @@ pub(super) struct Exchange {
 // === impl Connection ===
 
 impl Connection {
+    pub fn new(peer: SocketAddr, tls: bool) -> Self {
+        Connection { peer, tls, ambiguous_framing: false }
+    }
+
     pub fn proto(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }
@@ -85,6 +92,10 @@ impl Exchange {
 
     pub(super) fn original_host(&self) -> Option<&HeaderValue> {
         self.original_host.as_ref()
+    }
+
+    pub(super) fn connection(&self) -> &Connection {
+        &self.connection
     }
 
     pub(super) fn client_ip(&self) -> IpAddr {

@@ -79,7 +79,7 @@ impl Pipeline {
         request: Request<Incoming>,
         exchange: &mut Exchange,
     ) -> Result<Response<ResponseBody>, Failure> {
-        request::check_framing(request.headers(), self.settings.max_header_bytes)?;
+        request::check_framing(&request, exchange.connection(), self.settings.max_header_bytes)?;
         let snapshot = self.store.load().ok_or(Failure::NotReady)?;
         // A cheap clone (shared bytes) so the normalised path may borrow it while the request moves on.
         let uri = request.uri().clone();

@@ -1,8 +1,9 @@
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use tollgate_enforcer::Principal;
 use tollgate_enforcer::model::KeyType;
 
+use super::Connection;
 use crate::failure::Failure;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -17,10 +18,16 @@ pub const IDENTITY_HEADERS: [HeaderName; 3] = [APPLICATION_ID, APPLICATION_NAME,
 /// Client-chosen request ids longer than this are replaced.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// Rejects what must never reach routing: ambiguous framing and oversized headers.
-pub(super) fn check_framing(headers: &HeaderMap, max_header_bytes: usize) -> Result<(), Failure> {
-    if headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING) {
+/// Rejects what must never reach routing: ambiguous framing, more than one `Host`
+/// (RFC 9112 §3.2), and oversized headers.
+pub(super) fn check_framing<B>(request: &Request<B>, connection: &Connection, max_header_bytes: usize) -> Result<(), Failure> {
+    let headers = request.headers();
+    let both = headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING);
+    if both || connection.ambiguous_framing {
         return Err(Failure::Malformed("both Content-Length and Transfer-Encoding"));
+    }
+    if headers.get_all(HOST).iter().nth(1).is_some() {
+        return Err(Failure::Malformed("more than one Host header"));
     }
     // Counted as on the wire: "name: value\r\n".
     let total: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
@@ -66,20 +73,35 @@ pub(super) fn identity_headers(principal: Option<&Principal>) -> Vec<(HeaderName
 mod tests {
     use super::*;
 
+    fn connection() -> Connection {
+        Connection::new(std::net::SocketAddr::from(([127, 0, 0, 1], 1)), true)
+    }
+
+    fn request(headers: &[(&'static str, &'static str)]) -> Request<()> {
+        let mut request = Request::new(());
+        for (name, value) in headers {
+            request.headers_mut().append(*name, HeaderValue::from_static(value));
+        }
+        request
+    }
+
     #[test]
-    fn both_framing_headers_are_malformed() {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("5"));
-        headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
-        assert!(matches!(check_framing(&headers, 65_536), Err(Failure::Malformed(_))));
+    fn ambiguous_framing_and_duplicate_hosts_are_malformed() {
+        let both = request(&[("content-length", "5"), ("transfer-encoding", "chunked")]);
+        assert!(matches!(check_framing(&both, &connection(), 65_536), Err(Failure::Malformed(_))));
+        let seen_on_the_wire = Connection { ambiguous_framing: true, ..connection() };
+        assert!(matches!(check_framing(&request(&[]), &seen_on_the_wire, 65_536), Err(Failure::Malformed(_))));
+        let hosts = request(&[("host", "a"), ("host", "b")]);
+        assert!(matches!(check_framing(&hosts, &connection(), 65_536), Err(Failure::Malformed(_))));
+        assert!(check_framing(&request(&[("host", "a")]), &connection(), 65_536).is_ok());
     }
 
     #[test]
     fn header_total_over_the_limit_is_431() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-big", HeaderValue::from_bytes(&[b'a'; 100]).unwrap_or(HeaderValue::from_static("")));
-        assert!(check_framing(&headers, 200).is_ok());
-        assert!(matches!(check_framing(&headers, 100), Err(Failure::HeadersTooLarge)));
+        let mut big = Request::new(());
+        big.headers_mut().insert("x-big", HeaderValue::from_bytes(&[b'a'; 100]).unwrap_or(HeaderValue::from_static("")));
+        assert!(check_framing(&big, &connection(), 200).is_ok());
+        assert!(matches!(check_framing(&big, &connection(), 100), Err(Failure::HeadersTooLarge)));
     }
 
     #[test]

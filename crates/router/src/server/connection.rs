@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::framing::{Observed, Verdicts};
 use crate::pipeline::{Connection, Pipeline};
 use crate::tls::TlsMetrics;
 
@@ -38,22 +39,38 @@ impl Served {
             Some((acceptor, metrics)) => {
                 let handshake = tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream)).await;
                 match handshake {
-                    Ok(Ok(tls)) => self.http(tls, Connection { peer, tls: true }, watcher).await,
+                    Ok(Ok(tls)) if tls.get_ref().1.alpn_protocol() == Some(b"h2") => {
+                        self.http(tls, Connection::new(peer, true), None, watcher).await;
+                    }
+                    Ok(Ok(tls)) => self.observed(tls, Connection::new(peer, true), watcher).await,
                     Ok(Err(error)) => handshake_failed(&metrics, peer, &error.to_string()),
                     Err(_) => handshake_failed(&metrics, peer, "timed out"),
                 }
             }
-            None => self.http(stream, Connection { peer, tls: false }, watcher).await,
+            None => self.observed(stream, Connection::new(peer, false), watcher).await,
         }
     }
 
-    async fn http<IO>(self, io: IO, connection: Connection, watcher: Watcher)
+    /// HTTP/1.1 (or HTTP/2 by prior knowledge) with its request framing observed.
+    async fn observed<IO>(self, io: IO, connection: Connection, watcher: Watcher)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (io, verdicts) = Observed::new(io);
+        self.http(io, connection, Some(verdicts), watcher).await;
+    }
+
+    async fn http<IO>(self, io: IO, connection: Connection, verdicts: Option<Arc<Verdicts>>, watcher: Watcher)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let pipeline = self.pipeline;
-        let service = service_fn(move |request| {
+        let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let pipeline = pipeline.clone();
+            let mut connection = connection;
+            if request.version() <= http::Version::HTTP_11 {
+                connection.ambiguous_framing = verdicts.as_ref().is_some_and(|v| v.next_request_is_ambiguous());
+            }
             async move { Ok::<_, Infallible>(pipeline.handle(request, connection).await) }
         });
         let conn = self.builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();

@@ -2,6 +2,7 @@
 //! shut down gracefully (operator.md, "Shutdown").
 
 mod connection;
+mod framing;
 mod shutdown;
 
 use std::net::SocketAddr;
