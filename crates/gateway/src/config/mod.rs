@@ -1,0 +1,232 @@
+//! The gateway configuration (operator.md, "Config file"): TOML, every key overridable from
+//! the environment as `TOLLGATE_` + the key path in capitals with `__` between levels.
+
+mod load;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, load};
+
+/// The whole configuration file. Unknown keys are errors: a typo must not silently become
+/// a default.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listener: ListenerConfig,
+    pub tls: Option<TlsConfig>,
+    pub admin: AdminConfig,
+    pub source: SourceConfig,
+    pub upstream: UpstreamConfig,
+    pub rate_limit: RateLimitConfig,
+    pub shutdown: ShutdownConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerConfig {
+    /// The TLS listener.
+    pub https: SocketAddr,
+    /// An optional plain-HTTP listener.
+    pub http: Option<SocketAddr>,
+    pub header_read_timeout_ms: u64,
+    pub tls_handshake_timeout_ms: u64,
+    /// Total request header size above which the answer is 431.
+    pub max_header_bytes: usize,
+    pub http2_max_concurrent_streams: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    #[serde(default)]
+    pub sni: Vec<SniConfig>,
+    /// Certificate files are also re-checked at this interval (besides file-change events).
+    #[serde(default = "default_tls_poll_seconds")]
+    pub poll_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SniConfig {
+    pub server_names: Vec<String>,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    pub address: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    File,
+    ControlPlane,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceConfig {
+    pub kind: SourceKind,
+    /// file: a directory of partial snapshots.
+    pub path: PathBuf,
+    /// control-plane: base URL of the sync protocol.
+    pub url: String,
+    pub environment: String,
+    /// Bearer token for the control plane. Never logged or shown in `/config`.
+    #[serde(skip_serializing)]
+    pub token: String,
+    /// Where the last-known-good snapshot is kept.
+    pub state_dir: Option<PathBuf>,
+    /// This gateway's id in status reports (default: host name + process id).
+    pub gateway_id: Option<String>,
+    /// Client certificate for TLS to the control plane (optional).
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// Extra CA file to verify the control plane with.
+    pub ca_file: Option<PathBuf>,
+    /// Long-poll wait passed as `waitSeconds` (≤ 60).
+    pub wait_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// CA files (PEM) trusted for TLS upstreams, besides the system roots.
+    pub ca_files: Vec<PathBuf>,
+    pub pool_idle_timeout_seconds: u64,
+    pub pool_max_idle_per_host: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitBackend {
+    Local,
+    Redis,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub backend: RateLimitBackend,
+    #[serde(serialize_with = "redact_url")]
+    pub redis_url: String,
+    /// Also send `RateLimit-Policy`/`RateLimit` on admitted responses.
+    pub headers: bool,
+    /// How often counts are exchanged with Redis.
+    pub sync_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// Not ready while still serving, so load balancers move away.
+    pub drain_seconds: u64,
+    /// Then in-flight requests get this long to finish.
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// One JSON line per request on stdout.
+    pub access: bool,
+    /// Format of operational logs on stderr (level from `RUST_LOG`, default `info`).
+    pub format: LogFormat,
+}
+
+// === defaults ===
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig {
+            https: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            http: None,
+            header_read_timeout_ms: 10_000,
+            tls_handshake_timeout_ms: 10_000,
+            max_header_bytes: 64 * 1024,
+            http2_max_concurrent_streams: 256,
+        }
+    }
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { address: SocketAddr::from(([127, 0, 0, 1], 9901)) }
+    }
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            kind: SourceKind::File,
+            path: PathBuf::from("config/apis"),
+            url: "http://127.0.0.1:9400/api/gateway/v1".into(),
+            environment: "default".into(),
+            token: String::new(),
+            state_dir: None,
+            gateway_id: None,
+            client_cert: None,
+            client_key: None,
+            ca_file: None,
+            wait_seconds: 30,
+        }
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig { ca_files: Vec::new(), pool_idle_timeout_seconds: 90, pool_max_idle_per_host: 256 }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            backend: RateLimitBackend::Local,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            headers: false,
+            sync_interval_ms: 100,
+        }
+    }
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig { drain_seconds: 5, timeout_seconds: 30 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { access: true, format: LogFormat::Text }
+    }
+}
+
+fn default_tls_poll_seconds() -> u64 {
+    10
+}
+
+/// Shows a Redis URL without its password.
+fn redact_url<S: serde::Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    let redacted = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    };
+    serializer.serialize_str(&redacted)
+}

@@ -1,0 +1,192 @@
+//! Wiring: builds every part from the configuration, binds the listeners, serves until a
+//! signal, then shuts down in the order operator.md gives.
+
+mod settings;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::Registry;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::signal::unix::{SignalKind, signal};
+use tollgate_adapter::{AdapterMetrics, Applier, StatusCell};
+use tollgate_enforcer::clock::SystemClock;
+use tollgate_enforcer::{Enforcer, EnforcerMetrics};
+use tollgate_router::pipeline::Pipeline;
+use tollgate_router::proxy::Upstreams;
+use tollgate_router::server::{Listener, Phase, ShutdownTrigger};
+use tollgate_router::tls::{Tls, TlsMetrics};
+use tollgate_router::{AccessLog, RouterMetrics, SnapshotStore};
+
+use crate::admin::{Admin, Readiness};
+use crate::config::Config;
+use crate::{EXIT_FAILURE, EXIT_USAGE};
+
+/// Why the gateway could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    /// The configuration (or a file it names) cannot be used: exit 64.
+    #[error("{0}")]
+    Config(String),
+    /// Something failed at run time (binding, the runtime itself): exit 1.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// The TLS settings of a configuration (also used by `tollgate check`).
+pub fn tls_settings(config: &Config) -> tollgate_router::tls::TlsSettings {
+    settings::tls(config)
+}
+
+/// Runs the gateway to completion; returns the process exit code.
+pub fn main(config: Config) -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("tollgate").build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(run(config)),
+        Err(error) => Err(Fatal::Runtime(format!("cannot start the runtime: {error}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fatal::Config(error)) => {
+            tracing::error!(%error, "configuration error");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Fatal::Runtime(error)) => {
+            tracing::error!(%error, "runtime failure");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// The parts of a running gateway.
+struct Parts {
+    registry: Registry,
+    store: Arc<SnapshotStore>,
+    status: StatusCell,
+    pipeline: Arc<Pipeline>,
+    tls: Tls,
+    tls_metrics: TlsMetrics,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn run(config: Config) -> Result<(), Fatal> {
+    let parts = build(&config).await?;
+    let trigger = ShutdownTrigger::new(Duration::from_secs(config.shutdown.timeout_seconds));
+    let readiness = Arc::new(Readiness::new(parts.store.clone(), trigger.subscribe()));
+    let https = bind(config.listener.https).await?;
+    let http = match config.listener.http {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
+    let admin_listener = bind(config.admin.address).await?;
+    announce(&https, http.as_ref(), &admin_listener);
+    let listener_settings = settings::listener(&config);
+    let mut listeners = vec![Listener::https(https, parts.tls.acceptor(), parts.tls_metrics.clone())];
+    listeners.extend(http.map(Listener::http));
+    let serving: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            let (pipeline, settings, shutdown) = (parts.pipeline.clone(), listener_settings.clone(), trigger.subscribe());
+            tokio::spawn(async move { listener.serve(pipeline, &settings, shutdown).await })
+        })
+        .collect();
+    readiness.listeners_bound();
+    let admin = Admin { registry: parts.registry.clone(), readiness, config_view: config_view(&parts, &config) };
+    let admin_task = tokio::spawn(admin.serve(admin_listener, trigger.subscribe()));
+    shut_down_on_signal(&trigger, Duration::from_secs(config.shutdown.drain_seconds)).await?;
+    for task in serving {
+        let _ = task.await;
+    }
+    admin_task.abort();
+    parts.background.iter().for_each(tokio::task::JoinHandle::abort);
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+async fn build(config: &Config) -> Result<Parts, Fatal> {
+    let registry = Registry::new();
+    let metric = |error: prometheus::Error| Fatal::Runtime(format!("metrics: {error}"));
+    let router_metrics = RouterMetrics::register(&registry).map_err(metric)?;
+    let enforcer_metrics = EnforcerMetrics::register(&registry).map_err(metric)?;
+    let tls_metrics = TlsMetrics::register(&registry).map_err(metric)?;
+    let adapter_metrics = AdapterMetrics::register(&registry).map_err(metric)?;
+    let tls = Tls::load(settings::tls(config), tls_metrics.clone()).map_err(|e| Fatal::Config(format!("tls: {e}")))?;
+    let mut background = vec![tls.spawn_reloader(settings::tls_poll(config))];
+    let clock = SystemClock::shared();
+    let enforcer = Arc::new(Enforcer::new(settings::enforcer(config), clock.clone(), enforcer_metrics));
+    enforcer.limiter().register_metrics(&registry).map_err(metric)?;
+    background.extend(enforcer.limiter().start());
+    let store = Arc::new(SnapshotStore::new());
+    let source_kind = settings::source_kind(config);
+    let applier = Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock, source_kind));
+    let status = applier.status().clone();
+    background.extend(settings::start_source(config, applier).await?);
+    let upstreams = Upstreams::new(settings::upstreams(config)).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
+    let access_log = match config.log.access {
+        true => Some(
+            AccessLog::spawn(Box::new(std::io::stdout()), 65_536, router_metrics.access_log_dropped())
+                .map_err(|e| Fatal::Runtime(format!("access log: {e}")))?,
+        ),
+        false => None,
+    };
+    let pipeline = Pipeline::new(store.clone(), enforcer, Arc::new(upstreams), router_metrics, access_log, settings::pipeline(config));
+    Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, background })
+}
+
+/// Binds with a deep accept backlog (the default 128 overflows under connection bursts).
+async fn bind(address: SocketAddr) -> Result<TcpListener, Fatal> {
+    let fail = |e: std::io::Error| Fatal::Runtime(format!("cannot listen on {address}: {e}"));
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(fail)?;
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.bind(address).map_err(fail)?;
+    socket.listen(1024).map_err(fail)
+}
+
+/// One line with every bound address (test harnesses and operators read it).
+fn announce(https: &TcpListener, http: Option<&TcpListener>, admin: &TcpListener) {
+    let addr = |l: &TcpListener| l.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
+    let http = http.map_or_else(|| "none".to_owned(), addr);
+    tracing::info!(https = %addr(https), http = %http, admin = %addr(admin), "gateway started");
+}
+
+fn config_view(parts: &Parts, config: &Config) -> crate::admin::ConfigView {
+    let (store, status) = (parts.store.clone(), parts.status.clone());
+    let source = serde_json::json!({ "kind": config.source.kind, "path": config.source.path, "url": config.source.url, "environment": config.source.environment });
+    Arc::new(move || {
+        let snapshot = store.load();
+        serde_json::json!({
+            "revision": snapshot.as_ref().map(|s| s.revision),
+            "source": source,
+            "sync": &*status.load(),
+        })
+    })
+}
+
+/// Waits for SIGTERM or SIGINT, then: not ready at once, keep serving for `drain`, then
+/// close the listeners (a second signal skips the rest of the drain).
+async fn shut_down_on_signal(trigger: &ShutdownTrigger, drain: Duration) -> Result<(), Fatal> {
+    let fail = |e: std::io::Error| Fatal::Runtime(format!("cannot install signal handlers: {e}"));
+    let mut terminate = signal(SignalKind::terminate()).map_err(fail)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(fail)?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    tracing::info!(drain_seconds = drain.as_secs(), "shutdown requested: draining");
+    trigger.set(Phase::Draining);
+    tokio::select! {
+        () = tokio::time::sleep(drain) => {}
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    tracing::info!("closing listeners");
+    trigger.set(Phase::Closing);
+    Ok(())
+}
