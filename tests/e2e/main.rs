@@ -1,1 +1,15 @@
-//! e2e
+//! End-to-end tests: the real `tollgate` binary, real sockets on 127.0.0.1:0, real TLS.
+//! Each test starts its own gateway process and upstreams; nothing is shared between tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test setup must panic loudly
+
+mod support;
+
+mod cli;
+mod files;
+mod forwarding;
+mod framing;
+mod lifecycle;
+mod resilience;
+mod routing;
+mod tls;

@@ -1,1 +1,40 @@
-//! placeholder
+//! End-to-end test harness for Tollgate: real processes, real sockets on `127.0.0.1:0`,
+//! real TLS. Builder-style pieces (STYLE.md rule 11):
+//! - [`Pki`]: a test CA issuing server certificates;
+//! - [`Upstream`]: an HTTP upstream that echoes what it received (or misbehaves on purpose);
+//! - [`GatewayProcess`]: the real `tollgate` binary with a generated configuration, its bound
+//!   addresses read from its log, its stdout/stderr captured;
+//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
+#![allow(missing_debug_implementations)]
+
+mod client;
+mod gateway;
+mod pki;
+mod upstream;
+
+pub use client::{Client, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
+pub use gateway::{GatewayProcess, GatewaySetup, Logs};
+pub use pki::{IssuedCert, Pki};
+pub use upstream::{Echo, Upstream, UpstreamBehavior, fnv, pattern_fnv};
+
+/// Installs the process-wide rustls crypto provider once (aws-lc-rs), as the gateway does.
+pub fn install_crypto() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Waits until `condition` holds, checking every 20 ms, at most `within`; returns whether it did.
+/// For observable effects of asynchronous work (a reload, a sync) — never for timing assertions.
+pub async fn eventually(within: std::time::Duration, mut condition: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

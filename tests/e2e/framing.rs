@@ -1,0 +1,78 @@
+//! Malformed and hostile requests: oversized headers, ambiguous framing, slow clients.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tollgate_tests::{Upstream, empty};
+
+use crate::support::{api, gateway};
+
+#[tokio::test]
+async fn headers_over_64_kib_in_total_are_431() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "")).start().await;
+    for client in [gw.client(), gw.client().http2()] {
+        let mut request = client.request("GET", "/petstore/1.0.0/pets");
+        for i in 0..9 {
+            request = request.header(format!("x-filler-{i}"), "f".repeat(8 * 1024));
+        }
+        let reply = client.send(request.body(empty()).unwrap()).await.unwrap();
+        assert_eq!((reply.status.as_u16(), reply.code()), (431, "431".into()));
+        let fine = client.request("GET", "/petstore/1.0.0/pets").header("x-filler", "f".repeat(32 * 1024));
+        assert_eq!(client.send(fine.body(empty()).unwrap()).await.unwrap().status, 200);
+    }
+    assert_eq!(up.requests(), 2);
+}
+
+#[tokio::test]
+async fn content_length_with_transfer_encoding_is_400() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["POST /pets"], "")).start().await;
+    let mut tcp = tokio::net::TcpStream::connect(gw.http.unwrap()).await.unwrap();
+    let smuggle = "POST /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    tcp.write_all(smuggle.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"400\""), "{answer}");
+    assert_eq!(up.requests(), 0);
+    // Also over TLS, with the headers in the other order and a keep-alive request first.
+    let mut tls = tollgate_tests::tls_stream(gw.https, gw.pki().ca_pem(), "localhost").await;
+    let fine = "GET /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let smuggle = "POST /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n";
+    tls.write_all(format!("{fine}{smuggle}").as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    let statuses: Vec<&str> = answer.match_indices("HTTP/1.1 ").map(|(at, _)| &answer[at + 9..at + 12]).collect();
+    assert_eq!(statuses, ["405", "400"], "{answer}");
+}
+
+#[tokio::test]
+async fn more_than_one_host_header_is_400() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "")).start().await;
+    let client = gw.client();
+    let mut request = client.request("GET", "/petstore/1.0.0/pets").body(empty()).unwrap();
+    request.headers_mut().append("host", http::HeaderValue::from_static("evil.example"));
+    let reply = client.send(request).await.unwrap();
+    assert_eq!((reply.status.as_u16(), reply.code()), (400, "400".into()));
+    assert_eq!(up.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let up = Upstream::start("up").await;
+    let gw = gateway()
+        .api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], ""))
+        .listener("header_read_timeout_ms = 300")
+        .start()
+        .await;
+    let mut tcp = tokio::net::TcpStream::connect(gw.http.unwrap()).await.unwrap();
+    tcp.write_all(b"GET /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await.unwrap();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(_)) | Ok(Err(_))), "the gateway closed the slow connection");
+    assert_eq!(up.requests(), 0);
+}

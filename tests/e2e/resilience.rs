@@ -1,0 +1,82 @@
+//! Endpoint behaviour: round robin, failover, upstream down or slow, retries.
+
+use tokio::net::TcpListener;
+use tollgate_tests::{Upstream, UpstreamBehavior, empty};
+
+use crate::support::{api, gateway};
+
+/// An address on which nothing listens.
+async fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn load_balance_rotates_and_skips_a_dead_target() {
+    let (a, b) = (Upstream::start("a").await, Upstream::start("b").await);
+    let urls = [a.url(), closed_port().await, b.url()];
+    let gw = gateway().api_file("a.yaml", &api("lb", "/lb", &urls, &["GET /x"], "")).start().await;
+    let client = gw.client();
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let reply = client.get("/lb/1.0.0/x").await;
+        assert_eq!(reply.status, 200, "a dead target is skipped, never an error");
+        seen.push(reply.echo().upstream);
+    }
+    assert!(seen.iter().filter(|u| *u == "a").count() >= 2 && seen.iter().filter(|u| *u == "b").count() >= 2, "{seen:?}");
+}
+
+#[tokio::test]
+async fn failover_uses_the_next_target_only_when_the_first_is_down() {
+    let (primary, backup) = (Upstream::start("primary").await, Upstream::start("backup").await);
+    let failover = |urls: &[String]| {
+        api("fo", "/fo", urls, &["GET /x"], "").replace("        urls:", "        type: failover\n        urls:")
+    };
+    let gw = gateway().api_file("a.yaml", &failover(&[primary.url(), backup.url()])).start().await;
+    for _ in 0..3 {
+        assert_eq!(gw.client().get("/fo/1.0.0/x").await.echo().upstream, "primary");
+    }
+    let gw = gateway().api_file("a.yaml", &failover(&[closed_port().await, backup.url()])).start().await;
+    for _ in 0..3 {
+        assert_eq!(gw.client().get("/fo/1.0.0/x").await.echo().upstream, "backup");
+    }
+}
+
+#[tokio::test]
+async fn all_targets_down_is_503_102503_and_counted() {
+    let gw = gateway().api_file("a.yaml", &api("down", "/down", &[closed_port().await], &["GET /x"], "")).start().await;
+    let reply = gw.client().get("/down/1.0.0/x").await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (503, "102503".into()));
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let errors = gw.metric_sum("tollgate_upstream_errors_total", &[("api", "down"), ("kind", "connect")]).await;
+    assert_eq!(errors, 1.0);
+}
+
+#[tokio::test]
+async fn a_slow_upstream_is_504_102504() {
+    let slow = Upstream::start("slow").await;
+    let endpoint = format!("{}", slow.url());
+    let doc = api("slow", "/slow", &[endpoint], &["GET /x"], "").replace("        urls:", "        timeoutMs: 300\n        urls:");
+    let gw = gateway().api_file("a.yaml", &doc).start().await;
+    let reply = gw.client().get("/slow/1.0.0/x?delay_ms=5000").await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (504, "102504".into()));
+    let errors = gw.metric_sum("tollgate_upstream_errors_total", &[("api", "slow"), ("kind", "timeout")]).await;
+    assert_eq!(errors, 1.0);
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_on_listed_statuses_and_posts_are_not() {
+    let flaky = Upstream::with(UpstreamBehavior { name: "flaky".into(), status: Some(503), ..Default::default() }).await;
+    let healthy = Upstream::start("healthy").await;
+    let doc = api("retry", "/retry", &[flaky.url(), healthy.url()], &["GET /x", "POST /x"], "")
+        .replace("        urls:", "        type: failover\n        retries: {count: 1, statusCodes: [503]}\n        urls:");
+    let gw = gateway().api_file("a.yaml", &doc).start().await;
+    let client = gw.client();
+    let reply = client.get("/retry/1.0.0/x").await;
+    assert_eq!((reply.status.as_u16(), reply.echo().upstream.as_str()), (200, "healthy"));
+    let post = client.send(client.request("POST", "/retry/1.0.0/x").body(empty()).unwrap()).await.unwrap();
+    assert_eq!(post.status, 503, "a POST is never retried");
+    assert_eq!(flaky.requests(), 2);
+}
