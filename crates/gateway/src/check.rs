@@ -12,7 +12,7 @@ use crate::EXIT_FAILURE;
 #[allow(clippy::print_stdout)] // printing the report is this command's job
 pub fn main(config: &Config) -> ExitCode {
     let mut errors = Vec::new();
-    if let Err(error) = TlsMetrics::unregistered().map_err(|e| e.to_string()).and_then(|metrics| {
+    if config.tls.is_some() && let Err(error) = TlsMetrics::unregistered().map_err(|e| e.to_string()).and_then(|metrics| {
         Tls::load(crate::run::tls_settings(config), metrics).map(drop).map_err(|e| e.to_string())
     }) {
         errors.push(format!("tls: {error}"));
