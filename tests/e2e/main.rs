@@ -5,11 +5,15 @@
 
 mod support;
 
+mod auth;
 mod cli;
+mod control_plane;
 mod files;
 mod forwarding;
 mod framing;
 mod lifecycle;
+mod operations;
+mod rate_limits;
 mod resilience;
 mod routing;
 mod tls;

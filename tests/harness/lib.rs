@@ -4,18 +4,23 @@
 //! - [`Upstream`]: an HTTP upstream that echoes what it received (or misbehaves on purpose);
 //! - [`GatewayProcess`]: the real `tollgate` binary with a generated configuration, its bound
 //!   addresses read from its log, its stdout/stderr captured;
+//! - [`Issuer`]: a token issuer serving its JWKS over HTTP, minting tokens with [`SigningKey`];
 //! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
 
 mod client;
+pub mod control_plane;
 mod gateway;
+mod issuer;
 mod pki;
+pub mod redis;
 mod upstream;
 
 pub use client::{Client, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
 pub use gateway::{GatewayProcess, GatewaySetup, Logs};
+pub use issuer::{Issuer, SigningKey, now};
 pub use pki::{IssuedCert, Pki};
 pub use upstream::{Echo, Upstream, UpstreamBehavior, fnv, pattern_fnv};
 

@@ -1,0 +1,223 @@
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// A signing key with its `kid` and algorithm.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: jsonwebtoken::Algorithm,
+    pair: Arc<rcgen::KeyPair>,
+}
+
+/// A token issuer (key manager) for tests: serves its JWKS over HTTP on 127.0.0.1, counts
+/// fetches, can change its keys, fail, or go away.
+pub struct Issuer {
+    pub addr: SocketAddr,
+    keys: Arc<Mutex<Vec<SigningKey>>>,
+    fetches: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl SigningKey {
+    pub fn rsa(kid: &str) -> Self {
+        Self::generate(kid, jsonwebtoken::Algorithm::RS256, &rcgen::PKCS_RSA_SHA256)
+    }
+
+    pub fn ec256(kid: &str) -> Self {
+        Self::generate(kid, jsonwebtoken::Algorithm::ES256, &rcgen::PKCS_ECDSA_P256_SHA256)
+    }
+
+    pub fn ed25519(kid: &str) -> Self {
+        Self::generate(kid, jsonwebtoken::Algorithm::EdDSA, &rcgen::PKCS_ED25519)
+    }
+
+    fn generate(kid: &str, alg: jsonwebtoken::Algorithm, sig: &'static rcgen::SignatureAlgorithm) -> Self {
+        SigningKey { kid: kid.into(), alg, pair: Arc::new(rcgen::KeyPair::generate_for(sig).unwrap()) }
+    }
+
+    /// The same key signing with another algorithm of its family (e.g. PS256 for RSA).
+    pub fn signing_with(mut self, alg: jsonwebtoken::Algorithm) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// The public key as PEM (SPKI).
+    pub fn public_pem(&self) -> String {
+        self.pair.public_key_pem()
+    }
+
+    /// The public JWK.
+    pub fn jwk(&self) -> Value {
+        let raw = self.pair.public_key_raw();
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        match self.alg {
+            jsonwebtoken::Algorithm::ES256 => {
+                let (x, y) = raw[1..].split_at(32);
+                json!({"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig", "x": b64(x), "y": b64(y)})
+            }
+            jsonwebtoken::Algorithm::EdDSA => json!({"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "use": "sig", "x": b64(raw)}),
+            _ => {
+                let (n, e) = rsa_components(raw);
+                json!({"kty": "RSA", "kid": self.kid, "use": "sig", "n": b64(n), "e": b64(e)})
+            }
+        }
+    }
+
+    /// A signed compact JWS with `claims` and a header with this key's `kid` and algorithm.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(self.alg);
+        header.kid = Some(self.kid.clone());
+        self.sign_with_header(&header, claims)
+    }
+
+    pub fn sign_with_header(&self, header: &jsonwebtoken::Header, claims: &Value) -> String {
+        let pem = self.pair.serialize_pem();
+        let key = match self.alg {
+            jsonwebtoken::Algorithm::ES256 | jsonwebtoken::Algorithm::ES384 => jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()),
+            jsonwebtoken::Algorithm::EdDSA => jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()),
+            _ => jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()),
+        }
+        .unwrap();
+        jsonwebtoken::encode(header, claims, &key).unwrap()
+    }
+}
+
+/// Splits a DER `RSAPublicKey` (SEQUENCE { INTEGER n, INTEGER e }) into n and e.
+fn rsa_components(der: &[u8]) -> (&[u8], &[u8]) {
+    fn element(bytes: &[u8]) -> (&[u8], &[u8]) {
+        let (len, header) = match bytes[1] {
+            short if short < 0x80 => (usize::from(short), 2),
+            long => {
+                let count = usize::from(long & 0x7f);
+                (bytes[2..2 + count].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), 2 + count)
+            }
+        };
+        (&bytes[header..header + len], &bytes[header + len..])
+    }
+    let (sequence, _) = element(der);
+    let (n, rest) = element(sequence);
+    let (e, _) = element(rest);
+    (n.strip_prefix(&[0]).unwrap_or(n), e)
+}
+
+/// Unix seconds now.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+impl Issuer {
+    /// An issuer publishing `keys`.
+    pub async fn start(keys: Vec<SigningKey>) -> Issuer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = Issuer {
+            addr: listener.local_addr().unwrap(),
+            keys: Arc::new(Mutex::new(keys)),
+            fetches: Arc::new(AtomicUsize::new(0)),
+            failing: Arc::new(AtomicBool::new(false)),
+            task: Mutex::new(None),
+        };
+        issuer.serve(listener);
+        issuer
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let (keys, fetches, failing) = (self.keys.clone(), self.fetches.clone(), self.failing.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (keys, fetches, failing) = (keys.clone(), fetches.clone(), failing.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |_request| {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        let failing = failing.load(Ordering::SeqCst);
+                        let jwks = json!({"keys": keys.lock().unwrap().iter().map(SigningKey::jwk).collect::<Vec<_>>()});
+                        async move { Ok::<_, Infallible>(jwks_response(failing, &jwks)) }
+                    });
+                    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        *self.task.lock().unwrap() = Some(task);
+    }
+
+    /// The `iss` of its tokens.
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn jwks_url(&self) -> String {
+        format!("http://{}/jwks", self.addr)
+    }
+
+    /// JWKS requests answered so far.
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the published keys.
+    pub fn publish(&self, keys: Vec<SigningKey>) {
+        *self.keys.lock().unwrap() = keys;
+    }
+
+    /// Answer 500 to every request (`true`) or serve again (`false`).
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Stops listening: connections are refused.
+    pub fn stop(&self) {
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+
+    /// Claims for a token of this issuer: `iss`, `sub`, `exp` in an hour, plus `extra`.
+    pub fn claims(&self, extra: Value) -> Value {
+        let mut claims = json!({"iss": self.issuer(), "sub": "user-1", "iat": now(), "exp": now() + 3600});
+        if let (Some(claims), Value::Object(extra)) = (claims.as_object_mut(), extra) {
+            claims.extend(extra);
+        }
+        claims
+    }
+
+    /// A YAML `keyManagers` entry named `name` for this issuer, plus `extra` YAML lines
+    /// (e.g. `audiences: [petstore]`).
+    pub fn key_manager_yaml(&self, name: &str, extra: &str) -> String {
+        let mut yaml = format!("keyManagers:\n  - name: {name}\n    issuer: \"{}\"\n    jwksUrl: \"{}\"\n", self.issuer(), self.jwks_url());
+        for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+            yaml.push_str(&format!("    {line}\n"));
+        }
+        yaml
+    }
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn jwks_response(failing: bool, jwks: &Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(if failing { b"oops".to_vec() } else { serde_json::to_vec(jwks).unwrap() })));
+    if failing {
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+    response.headers_mut().insert("cache-control", "max-age=300".parse().unwrap());
+    response
+}
