@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use prometheus::Registry;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tollgate_adapter::{AdapterMetrics, Applier, StatusCell};
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::{Enforcer, EnforcerMetrics};
@@ -45,7 +45,7 @@ pub fn main(config: Config) -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("tollgate").build();
     let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(config)),
+        Ok(runtime) => runtime.block_on(serve(config, shutdown_signal())),
         Err(error) => Err(Fatal::Runtime(format!("cannot start the runtime: {error}"))),
     };
     match result {
@@ -72,7 +72,9 @@ struct Parts {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
-async fn run(config: Config) -> Result<(), Fatal> {
+/// Runs the gateway inside an existing runtime until `stop` resolves (normally a SIGTERM or
+/// SIGINT, see [`shutdown_signal`]), then shuts down as operator.md describes.
+pub async fn serve(config: Config, stop: impl Future<Output = Result<Signals, Fatal>>) -> Result<(), Fatal> {
     let parts = build(&config).await?;
     let trigger = ShutdownTrigger::new(Duration::from_secs(config.shutdown.timeout_seconds));
     let readiness = Arc::new(Readiness::new(parts.store.clone(), trigger.subscribe()));
@@ -96,7 +98,8 @@ async fn run(config: Config) -> Result<(), Fatal> {
     readiness.listeners_bound();
     let admin = Admin { registry: parts.registry.clone(), readiness, config_view: config_view(&parts, &config) };
     let admin_task = tokio::spawn(admin.serve(admin_listener, trigger.subscribe()));
-    shut_down_on_signal(&trigger, Duration::from_secs(config.shutdown.drain_seconds)).await?;
+    let signals = stop.await?;
+    drain_then_close(&trigger, signals, Duration::from_secs(config.shutdown.drain_seconds)).await;
     for task in serving {
         let _ = task.await;
     }
@@ -169,24 +172,34 @@ fn config_view(parts: &Parts, config: &Config) -> crate::admin::ConfigView {
     })
 }
 
-/// Waits for SIGTERM or SIGINT, then: not ready at once, keep serving for `drain`, then
-/// close the listeners (a second signal skips the rest of the drain).
-async fn shut_down_on_signal(trigger: &ShutdownTrigger, drain: Duration) -> Result<(), Fatal> {
+/// The shutdown signals, once the first has arrived (a second one cuts the drain short).
+#[derive(Debug)]
+pub struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+pub async fn shutdown_signal() -> Result<Signals, Fatal> {
     let fail = |e: std::io::Error| Fatal::Runtime(format!("cannot install signal handlers: {e}"));
-    let mut terminate = signal(SignalKind::terminate()).map_err(fail)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(fail)?;
+    let mut signals = Signals { terminate: signal(SignalKind::terminate()).map_err(fail)?, interrupt: signal(SignalKind::interrupt()).map_err(fail)? };
     tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+        _ = signals.terminate.recv() => {}
+        _ = signals.interrupt.recv() => {}
     }
+    Ok(signals)
+}
+
+/// Not ready at once, keep serving for `drain`, then close the listeners (another signal
+/// skips the rest of the drain).
+async fn drain_then_close(trigger: &ShutdownTrigger, mut signals: Signals, drain: Duration) {
     tracing::info!(drain_seconds = drain.as_secs(), "shutdown requested: draining");
     trigger.set(Phase::Draining);
     tokio::select! {
         () = tokio::time::sleep(drain) => {}
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+        _ = signals.terminate.recv() => {}
+        _ = signals.interrupt.recv() => {}
     }
     tracing::info!("closing listeners");
     trigger.set(Phase::Closing);
-    Ok(())
 }
