@@ -49,9 +49,25 @@ pub(crate) struct JwksCache {
 #[derive(Debug, Default)]
 struct RefreshState {
     in_flight: bool,
+    /// When the last fetch, of any trigger, started.
     last_start: Option<Duration>,
+    /// When the last fetch for an unknown `kid` started. Only those count against the
+    /// refresh-on-miss interval for the next unknown `kid`: a scheduled refresh must not hold
+    /// back a key rotation that happens right after it.
+    last_on_miss: Option<Duration>,
     /// Fetches finished, whatever their outcome.
     finished: u64,
+}
+
+/// Why a fetch would start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// The background task: the keys' freshness ran out.
+    Schedule,
+    /// A request noticed stale keys before the background task did.
+    StaleOnRequest,
+    /// A token named a `kid` the keys do not have.
+    UnknownKid,
 }
 
 /// Marks a fetch in flight; dropping it (even on panic or abort) lets the next one start.
@@ -155,7 +171,7 @@ impl JwksCache {
     /// Starts a fetch, without waiting for it, when the keys' freshness has run out.
     fn refresh_if_stale(self: &Arc<Self>) {
         let now = self.context.clock.monotonic();
-        if nanos(now) >= self.fresh_until.load(Ordering::Acquire) && self.begin(now, true) {
+        if nanos(now) >= self.fresh_until.load(Ordering::Acquire) && self.begin(now, Trigger::StaleOnRequest) {
             self.spawn_fetch();
         }
     }
@@ -163,24 +179,33 @@ impl JwksCache {
     /// Starts a fetch if the rate allows, then waits (bounded) for the fetch in flight.
     async fn refresh_on_miss(self: &Arc<Self>) {
         let mut refresh = self.refresh.subscribe();
-        if self.begin(self.context.clock.monotonic(), true) {
+        if self.begin(self.context.clock.monotonic(), Trigger::UnknownKid) {
             self.spawn_fetch();
         }
         let idle = refresh.wait_for(|state| !state.in_flight);
         let _waited = tokio::time::timeout(self.context.settings.jwks_fetch_timeout, idle).await.is_ok();
     }
 
-    /// Claims the right to fetch: none in flight and, when `on_demand`, none started within
-    /// the refresh-on-miss interval.
-    fn begin(&self, now: Duration, on_demand: bool) -> bool {
+    /// Claims the right to fetch: none in flight and, unless the background schedule asks,
+    /// none too recent: a request's stale refresh waits out the refresh-on-miss interval since
+    /// any fetch, an unknown `kid`'s refresh since the last one for an unknown `kid`.
+    fn begin(&self, now: Duration, trigger: Trigger) -> bool {
         let min_interval = self.context.settings.refresh_on_miss_interval;
+        let recent = |last: Option<Duration>| last.is_some_and(|last| now.saturating_sub(last) < min_interval);
         self.refresh.send_if_modified(|state| {
-            let too_soon = on_demand && state.last_start.is_some_and(|last| now.saturating_sub(last) < min_interval);
+            let too_soon = match trigger {
+                Trigger::Schedule => false,
+                Trigger::StaleOnRequest => recent(state.last_start),
+                Trigger::UnknownKid => recent(state.last_on_miss),
+            };
             if state.in_flight || too_soon {
                 return false;
             }
             state.in_flight = true;
             state.last_start = Some(now);
+            if trigger == Trigger::UnknownKid {
+                state.last_on_miss = Some(now);
+            }
             true
         })
     }
@@ -231,7 +256,7 @@ impl JwksCache {
     /// One background step: fetch when the keys are stale, then say how long to pause.
     async fn tick(self: &Arc<Self>) -> Duration {
         let now = self.context.clock.monotonic();
-        if nanos(now) >= self.fresh_until.load(Ordering::Acquire) && self.begin(now, false) {
+        if nanos(now) >= self.fresh_until.load(Ordering::Acquire) && self.begin(now, Trigger::Schedule) {
             let in_flight = InFlight(self.clone());
             in_flight.0.fetch().await;
         }

@@ -52,11 +52,15 @@ async fn a_flood_of_random_kids_causes_at_most_one_more_fetch() {
     world.settle().await;
     let results = flood(&world).await;
     assert!(results.iter().all(|r| r.as_ref().err() == UNKNOWN_KEY.as_ref()));
-    assert_eq!(server.fetches(), 1, "the initial fetch was under 10 s ago");
-    world.advance(10);
+    assert_eq!(server.fetches(), 2, "initial + one: the scheduled fetch does not hold back a refresh on miss");
+    world.advance(9);
     let results = flood(&world).await;
     assert!(results.iter().all(|r| r.as_ref().err() == UNKNOWN_KEY.as_ref()));
-    assert_eq!(server.fetches(), 2, "initial + one");
+    assert_eq!(server.fetches(), 2, "the last refresh on miss was under 10 s ago");
+    world.advance(1);
+    let results = flood(&world).await;
+    assert!(results.iter().all(|r| r.as_ref().err() == UNKNOWN_KEY.as_ref()));
+    assert_eq!(server.fetches(), 3, "one more after 10 s");
     assert!(world.check(&TestKey::p256("a").sign(&claims())).await.is_ok());
 }
 
@@ -65,6 +69,18 @@ async fn flood(world: &World) -> Vec<Result<Principal, Rejection>> {
     let tokens: Vec<String> =
         (0..1_000).map(|_| TestKey::p256(&format!("kid-{}", rand::random::<u64>())).sign(&claims())).collect();
     join_all(tokens.iter().map(|token| world.check(token))).await
+}
+
+#[tokio::test]
+async fn a_key_published_right_after_a_scheduled_refresh_is_found_at_once() {
+    let (a, b) = (TestKey::rsa("a"), TestKey::rsa_b("b"));
+    let server = JwksServer::start(&[&a]).await;
+    let world = World::new(server.source());
+    world.settle().await;
+    server.set_keys(&[&a, &b]);
+    world.advance(1);
+    assert!(world.check(&b.sign(&claims())).await.is_ok(), "rotation 1 s after the scheduled fetch");
+    assert_eq!(server.fetches(), 2);
 }
 
 #[tokio::test]
