@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
 use tollgate_enforcer::ratelimit::{RateLimitBackend, RateLimitSettings, RateLimiter};
-use tollgate_enforcer::{Access, ApiGuard, Enforcement, EnforcerMetrics, OperationGuard, Policies, Principal};
+use tollgate_enforcer::{Access, ApiGuard, Enforcement, KeyTypes, EnforcerMetrics, OperationGuard, Policies, Principal};
 
 /// Callers in the "many callers" case: distinct subscriptions, applications and subjects.
 const CALLERS: usize = 1_000;
@@ -134,6 +134,7 @@ impl Fixture {
             operation: &self.operation,
             credential: None,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoints: KeyTypes::BOTH,
         }
     }
 

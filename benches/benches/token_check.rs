@@ -23,7 +23,7 @@ use tollgate_enforcer::model::{
 };
 use tollgate_enforcer::token::{Authenticator, TokenSettings};
 use tollgate_enforcer::{
-    Access, ApiGuard, Applications, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, OperationGuard,
+    Access, ApiGuard, Applications, KeyTypes, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, OperationGuard,
     Subscriptions,
 };
 
@@ -164,6 +164,7 @@ fn check(authenticator: &Authenticator, fixture: &Fixture, credential: &HeaderVa
         operation: &fixture.operation,
         credential: Some(credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoints: KeyTypes::BOTH,
     };
     now_or_never(authenticator.authenticate(&fixture.data, &access)).is_ok()
 }

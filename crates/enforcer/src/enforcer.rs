@@ -8,7 +8,8 @@ use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::principal::Principal;
 use crate::ratelimit::{QuotaStatus, RateLimitSettings, RateLimiter};
-use crate::rejection::Rejection;
+use crate::model::KeyType;
+use crate::rejection::{Rejection, TokenError};
 use crate::token::{Authenticator, TokenSettings};
 
 /// The long-lived half of enforcement: caches (JWKS, verified tokens) and limiter state that
@@ -35,6 +36,15 @@ pub struct Access<'a> {
     /// The value of the API's authorization header, when the request has one.
     pub credential: Option<&'a HeaderValue>,
     pub client_ip: IpAddr,
+    /// The key types the API has an endpoint for.
+    pub endpoints: KeyTypes,
+}
+
+/// Which key types an API can serve (it has a production and/or a sandbox endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyTypes {
+    pub production: bool,
+    pub sandbox: bool,
 }
 
 /// What an admitted request carries on: who it is, and the tier to report in rate-limit
@@ -46,6 +56,27 @@ pub struct Admission {
 }
 
 // === impl Enforcer ===
+
+impl KeyTypes {
+    /// Both production and sandbox endpoints.
+    pub const BOTH: KeyTypes = KeyTypes { production: true, sandbox: true };
+
+    pub fn contains(self, key_type: KeyType) -> bool {
+        match key_type {
+            KeyType::Production => self.production,
+            KeyType::Sandbox => self.sandbox,
+        }
+    }
+}
+
+/// A credential whose key type the API has no endpoint for is a bad token (client.md,
+/// Routing 5), decided before it can use any rate-limit quota.
+fn check_endpoint(endpoints: KeyTypes, key_type: KeyType) -> Result<(), Rejection> {
+    match endpoints.contains(key_type) {
+        true => Ok(()),
+        false => Err(TokenError::NoEndpointForKeyType.into()),
+    }
+}
 
 impl Enforcer {
     pub fn new(settings: EnforcerSettings, clock: SharedClock, metrics: EnforcerMetrics) -> Self {
@@ -84,7 +115,26 @@ impl Enforcer {
             true => Some(self.authenticator.authenticate(data, &access).await?),
             false => None,
         };
+        if let Some(principal) = &principal {
+            check_endpoint(access.endpoints, principal.key_type)?;
+        }
         let quota = self.limiter.check(data, &access, principal.as_ref())?;
         Ok(Admission { principal, quota })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_type_without_an_endpoint_is_a_bad_token() {
+        let production_only = KeyTypes { production: true, sandbox: false };
+        assert_eq!(check_endpoint(production_only, KeyType::Production), Ok(()));
+        assert_eq!(
+            check_endpoint(production_only, KeyType::Sandbox),
+            Err(Rejection::InvalidToken(TokenError::NoEndpointForKeyType))
+        );
+        assert!(KeyTypes::BOTH.contains(KeyType::Sandbox));
     }
 }

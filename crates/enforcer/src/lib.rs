@@ -18,7 +18,7 @@ mod rejection;
 pub mod token;
 
 pub use enforcement::{Applications, Enforcement, KeyManagers, KeyMappings, Policies, Revocations, Subscriptions};
-pub use enforcer::{Access, Admission, Enforcer, EnforcerSettings};
+pub use enforcer::{Access, Admission, Enforcer, EnforcerSettings, KeyTypes};
 pub use guard::{ApiGuard, OperationGuard};
 pub use metrics::EnforcerMetrics;
 pub use principal::Principal;

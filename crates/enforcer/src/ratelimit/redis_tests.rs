@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::clock::SystemClock;
 use crate::enforcement::{Enforcement, Policies};
-use crate::enforcer::Access;
+use crate::enforcer::{Access, KeyTypes};
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::{Application, KeyType, Policy, PolicyKind, Subscription, SubscriptionStatus};
@@ -123,6 +123,7 @@ impl Fixture {
             operation: &self.operation,
             credential: None,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoints: KeyTypes::BOTH,
         };
         limiter.check(&self.data, &access, Some(principal)).is_ok()
     }

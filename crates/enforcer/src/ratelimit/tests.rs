@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::*;
 use crate::clock::ManualClock;
 use crate::enforcement::{Enforcement, Policies};
-use crate::enforcer::Access;
+use crate::enforcer::{Access, KeyTypes};
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
@@ -105,7 +105,7 @@ impl World {
     }
 
     fn access(&self) -> Access<'_> {
-        Access { api: &self.api, operation: &self.operation, credential: None, client_ip: self.ip }
+        Access { api: &self.api, operation: &self.operation, credential: None, client_ip: self.ip , endpoints: KeyTypes::BOTH}
     }
 
     /// Checks `n` times at the same instant; returns how many were admitted.

@@ -80,6 +80,15 @@ pub enum TargetError {
     Query,
 }
 
+// === impl Endpoints ===
+
+impl Endpoints {
+    /// The key types a credential may have to be served.
+    pub fn key_types(&self) -> tollgate_enforcer::KeyTypes {
+        tollgate_enforcer::KeyTypes { production: self.production.is_some(), sandbox: self.sandbox.is_some() }
+    }
+}
+
 // === impl Endpoint ===
 
 impl Endpoint {

@@ -121,6 +121,7 @@ impl Pipeline {
             operation: &route.operation.guard,
             credential: request.headers().get(&route.api.auth_header),
             client_ip: exchange.client_ip(),
+            endpoints: route.api.endpoints.key_types(),
         };
         let admission = self.enforcer.admit(&snapshot.enforcement, access).await?;
         exchange.admitted(&admission);

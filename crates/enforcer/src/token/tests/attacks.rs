@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::server::JwksServer;
 use super::{NOW, TestKey, World, claims, key_manager};
 use crate::enforcement::{KeyManagers, Revocations};
-use crate::enforcer::Access;
+use crate::enforcer::{Access, KeyTypes};
 use crate::model::{RevokedId, RevokedToken};
 use crate::rejection::{Rejection, TokenError};
 use crate::token::TokenSettings;
@@ -187,6 +187,7 @@ async fn malformed_and_oversized_tokens_and_headers() {
         operation: &world.operation,
         credential: Some(&basic),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoints: KeyTypes::BOTH,
     };
     let result = world.auth.authenticate(&world.data, &access).await;
     assert_eq!(result.err(), Some(Rejection::InvalidToken(TokenError::Malformed)));

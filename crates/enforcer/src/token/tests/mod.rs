@@ -27,7 +27,7 @@ use x509_parser::public_key::RSAPublicKey;
 use super::{Authenticator, TokenSettings};
 use crate::clock::{ManualClock, SharedClock};
 use crate::enforcement::{Applications, Enforcement, KeyManagers, KeyMappings, Subscriptions};
-use crate::enforcer::Access;
+use crate::enforcer::{Access, KeyTypes};
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::{
@@ -279,6 +279,7 @@ impl World {
             operation,
             credential: Some(&credential),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoints: KeyTypes::BOTH,
         };
         self.auth.authenticate(data, &access).await
     }
@@ -315,6 +316,7 @@ fn authentication_futures_are_send() {
         operation: &world.operation,
         credential: Some(&credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            endpoints: KeyTypes::BOTH,
     };
     assert_send(&world.auth.authenticate(&world.data, &access));
 }
