@@ -57,7 +57,7 @@ async fn all_targets_down_is_503_102503_and_counted() {
 #[tokio::test]
 async fn a_slow_upstream_is_504_102504() {
     let slow = Upstream::start("slow").await;
-    let endpoint = format!("{}", slow.url());
+    let endpoint = slow.url();
     let doc = api("slow", "/slow", &[endpoint], &["GET /x"], "").replace("        urls:", "        timeoutMs: 300\n        urls:");
     let gw = gateway().api_file("a.yaml", &doc).start().await;
     let reply = gw.client().get("/slow/1.0.0/x?delay_ms=5000").await;

@@ -161,6 +161,10 @@ async fn spawn(binary: &Path, config: &Path, dir: &Path, env: &[(String, String)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // The gateway reads every TOLLGATE_* variable as configuration: pass only the test's own.
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("TOLLGATE_")) {
+        command.env_remove(key);
+    }
     command.env("RUST_LOG", std::env::var("TOLLGATE_TEST_LOG").unwrap_or_else(|_| "info".into()));
     command.env("TOKIO_WORKER_THREADS", "2");
     for (key, value) in env {
@@ -198,10 +202,11 @@ fn capture(
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(started) = &started {
-                if line.contains("gateway started") && started.borrow().is_none() {
-                    started.send_replace(Some(line.clone()));
-                }
+            if let Some(started) = &started
+                && line.contains("gateway started")
+                && started.borrow().is_none()
+            {
+                started.send_replace(Some(line.clone()));
             }
             if std::env::var_os("TOLLGATE_TEST_ECHO").is_some() {
                 eprintln!("[gateway] {line}");

@@ -65,13 +65,14 @@ impl SigningKey {
     pub fn jwk(&self) -> Value {
         let raw = self.pair.public_key_raw();
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-        match self.alg {
-            jsonwebtoken::Algorithm::ES256 => {
+        match self.alg.family() {
+            // The only EC keys this harness makes are P-256 ones.
+            jsonwebtoken::AlgorithmFamily::Ec => {
                 let (x, y) = raw[1..].split_at(32);
                 json!({"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig", "x": b64(x), "y": b64(y)})
             }
-            jsonwebtoken::Algorithm::EdDSA => json!({"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "use": "sig", "x": b64(raw)}),
-            _ => {
+            jsonwebtoken::AlgorithmFamily::Ed => json!({"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "use": "sig", "x": b64(raw)}),
+            jsonwebtoken::AlgorithmFamily::Rsa | jsonwebtoken::AlgorithmFamily::Hmac => {
                 let (n, e) = rsa_components(raw);
                 json!({"kty": "RSA", "kid": self.kid, "use": "sig", "n": b64(n), "e": b64(e)})
             }
@@ -87,10 +88,12 @@ impl SigningKey {
 
     pub fn sign_with_header(&self, header: &jsonwebtoken::Header, claims: &Value) -> String {
         let pem = self.pair.serialize_pem();
-        let key = match self.alg {
-            jsonwebtoken::Algorithm::ES256 | jsonwebtoken::Algorithm::ES384 => jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()),
-            jsonwebtoken::Algorithm::EdDSA => jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()),
-            _ => jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()),
+        let key = match self.alg.family() {
+            jsonwebtoken::AlgorithmFamily::Ec => jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()),
+            jsonwebtoken::AlgorithmFamily::Ed => jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()),
+            jsonwebtoken::AlgorithmFamily::Rsa | jsonwebtoken::AlgorithmFamily::Hmac => {
+                jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+            }
         }
         .unwrap();
         jsonwebtoken::encode(header, claims, &key).unwrap()
@@ -220,4 +223,52 @@ fn jwks_response(failing: bool, jwks: &Value) -> Response<Full<Bytes>> {
     response.headers_mut().insert("content-type", "application/json".parse().unwrap());
     response.headers_mut().insert("cache-control", "max-age=300".parse().unwrap());
     response
+}
+
+// === impl SigningKey: tokens an attacker would send ===
+
+impl SigningKey {
+    /// An RSA key signing with PS256 (RSASSA-PSS).
+    pub fn rsa_pss(kid: &str) -> Self {
+        Self::rsa(kid).signing_with(jsonwebtoken::Algorithm::PS256)
+    }
+
+    /// Signed by this key, but with a header naming `kid` instead of its own (`None`: no `kid`).
+    pub fn sign_as(&self, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(self.alg);
+        header.kid = kid.map(str::to_owned);
+        self.sign_with_header(&header, claims)
+    }
+
+    /// An HS256 token with this key's `kid` whose HMAC secret is this key's public PEM: the
+    /// algorithm-confusion attack on verifiers that let the token choose the algorithm.
+    pub fn sign_hs256_with_public_pem(&self, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        let secret = jsonwebtoken::EncodingKey::from_secret(self.public_pem().as_bytes());
+        jsonwebtoken::encode(&header, claims, &secret).unwrap()
+    }
+
+    /// Signed by this key, with its public JWK embedded in the header (`jwk`) and naming
+    /// `kid`: a verifier must never take the key from the token.
+    pub fn sign_embedding_jwk(&self, kid: &str, claims: &Value) -> String {
+        let mut header = jsonwebtoken::Header::new(self.alg);
+        header.kid = Some(kid.to_owned());
+        header.jwk = Some(serde_json::from_value(self.jwk()).unwrap());
+        self.sign_with_header(&header, claims)
+    }
+
+    /// A compact JWS assembled from raw header and claims JSON and a raw third part, without
+    /// signing (e.g. `alg: none`).
+    pub fn compact(header: &Value, claims: &Value, signature: &str) -> String {
+        let part = |json: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap());
+        format!("{}.{}.{signature}", part(header), part(claims))
+    }
+
+    /// `token` with its payload replaced by `claims`; header and signature are untouched.
+    pub fn with_claims(token: &str, claims: &Value) -> String {
+        let mut parts = token.split('.');
+        let (header, _, signature) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap()))
+    }
 }
