@@ -97,4 +97,5 @@ async fn every_credential_row_of_the_error_table_has_its_status_code_body_and_ch
         assert_eq!(failures("pets", code).await, count, "tollgate_auth_failures_total code {code}");
     }
     assert_eq!(gw.metric_sum("tollgate_auth_failures_total", &[("api", "frozen")]).await, 0.0, "503 is not auth");
+    assert_eq!(failures("plain", "900901").await, 1.0, "a key type without an endpoint is counted too");
 }
