@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// Tollgate: an API gateway data plane (TLS, routing, JWT, subscriptions, rate limits).
 #[derive(Debug, Parser)]
@@ -19,4 +19,20 @@ pub enum Command {
     Run,
     /// Validate the configuration and the file-source definitions, print what would be served.
     Check,
+    /// Run the gateway with the sample APIs, a local token issuer and an echo upstream, and
+    /// print curl commands that show a 401, a 200 and a 429.
+    Demo(DemoArgs),
+}
+
+/// Where `tollgate demo` runs its helpers (on 127.0.0.1).
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Port of the echo upstream; the sample APIs name 9080 (0 = any free port, the APIs are
+    /// then served from a rewritten copy).
+    #[arg(long, default_value_t = 9080)]
+    pub upstream_port: u16,
+    /// Port of the token issuer (JWKS at /jwks, a fresh token at /token); the sample key
+    /// manager names 9081 (0 = any free port).
+    #[arg(long, default_value_t = 9081)]
+    pub issuer_port: u16,
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tollgate_gateway::cli::{Cli, Command};
-use tollgate_gateway::{EXIT_USAGE, check, config, logging, run};
+use tollgate_gateway::{EXIT_USAGE, check, config, demo, logging, run};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -30,5 +30,6 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run::main(config),
         Command::Check => check::main(&config),
+        Command::Demo(args) => demo::main(config, &args),
     }
 }
