@@ -47,7 +47,7 @@ fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "ops-tools: python venv $VENV"
-  python3 -m venv "$VENV"
+  python3 -m venv --clear "$VENV"
 fi
 if ! "$VENV/bin/kubernetes-validate" --version 2>/dev/null | grep -qF "$KUBERNETES_VALIDATE_VERSION"; then
   echo "ops-tools: pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
