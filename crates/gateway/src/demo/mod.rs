@@ -86,17 +86,24 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), Fatal> {
     let source = (config.source.kind == SourceKind::File).then_some(config.source.path.as_path());
     config.source.path = dir.apis(source, &rewrites)?;
     config.source.kind = SourceKind::File;
-    resolve_ports(&mut config)?;
     let token = issuer.mint(issuer::unix_now())?;
-    let guide =
-        Guide::new(&config.source.path, config.listener.https, config.admin.address, issuer.issuer(), &certs.ca, token);
-    tracing::info!(apis = %config.source.path.display(), upstream = %upstream_url, issuer = %issuer.issuer(), "demo starting");
+    let apis = config.source.path.clone();
+    let (ca, issuer_url) = (certs.ca.clone(), issuer.issuer().to_owned());
+    tracing::info!(apis = %apis.display(), upstream = %upstream_url, issuer = %issuer_url, "demo starting");
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<run::Bound>();
     let helpers = [
         tokio::spawn(EchoUpstream.serve(upstream)),
         tokio::spawn(issuer.serve(issuer_listener)),
-        tokio::spawn(print_when_ready(guide, config.admin.address)),
+        tokio::spawn(async move {
+            let Ok(bound) = bound_rx.await else { return };
+            let guide = Guide::new(&apis, bound.https, bound.admin, &issuer_url, &ca, token);
+            print_when_ready(guide, bound.admin).await;
+        }),
     ];
-    let served = run::serve(config, run::shutdown_signal()).await;
+    let served = run::serve_with(config, run::shutdown_signal(), |bound| {
+        let _ = bound_tx.send(bound);
+    })
+    .await;
     helpers.iter().for_each(tokio::task::JoinHandle::abort);
     drop(dir);
     served
@@ -134,24 +141,6 @@ async fn bind(port: u16) -> Result<TcpListener, DemoError> {
 
 fn local_addr(listener: &TcpListener) -> Result<SocketAddr, DemoError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    listener.local_addr().map_err(|source| DemoError::Bind { addr, source })
-}
-
-/// Replaces port 0 in the listener and admin addresses by a port that was free a moment ago.
-/// The port is released before the gateway binds it again, so another process could take it
-/// in between; the gateway then fails to start with "cannot listen", which says so.
-fn resolve_ports(config: &mut Config) -> Result<(), DemoError> {
-    config.listener.https = reserve(config.listener.https)?;
-    config.listener.http = config.listener.http.map(reserve).transpose()?;
-    config.admin.address = reserve(config.admin.address)?;
-    Ok(())
-}
-
-fn reserve(addr: SocketAddr) -> Result<SocketAddr, DemoError> {
-    if addr.port() != 0 {
-        return Ok(addr);
-    }
-    let listener = std::net::TcpListener::bind(addr).map_err(|source| DemoError::Bind { addr, source })?;
     listener.local_addr().map_err(|source| DemoError::Bind { addr, source })
 }
 

@@ -72,9 +72,26 @@ struct Parts {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The addresses the gateway listens on (ports chosen by the system when configured as 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    pub https: SocketAddr,
+    pub http: Option<SocketAddr>,
+    pub admin: SocketAddr,
+}
+
 /// Runs the gateway inside an existing runtime until `stop` resolves (normally a SIGTERM or
 /// SIGINT, see [`shutdown_signal`]), then shuts down as operator.md describes.
 pub async fn serve(config: Config, stop: impl Future<Output = Result<Signals, Fatal>>) -> Result<(), Fatal> {
+    serve_with(config, stop, |_| {}).await
+}
+
+/// [`serve`], telling `bound` where the listeners are once they are bound.
+pub async fn serve_with(
+    config: Config,
+    stop: impl Future<Output = Result<Signals, Fatal>>,
+    bound: impl FnOnce(Bound),
+) -> Result<(), Fatal> {
     let parts = build(&config).await?;
     let trigger = ShutdownTrigger::new(Duration::from_secs(config.shutdown.timeout_seconds));
     let readiness = Arc::new(Readiness::new(parts.store.clone(), trigger.subscribe()));
@@ -84,7 +101,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = Result<Signals, Fa
         None => None,
     };
     let admin_listener = bind(config.admin.address).await?;
-    announce(&https, http.as_ref(), &admin_listener);
+    bound(announce(&https, http.as_ref(), &admin_listener)?);
     let listener_settings = settings::listener(&config);
     let mut listeners = vec![Listener::https(https, parts.tls.acceptor(), parts.tls_metrics.clone())];
     listeners.extend(http.map(Listener::http));
@@ -112,6 +129,7 @@ pub async fn serve(config: Config, stop: impl Future<Output = Result<Signals, Fa
 async fn build(config: &Config) -> Result<Parts, Fatal> {
     let registry = Registry::new();
     let metric = |error: prometheus::Error| Fatal::Runtime(format!("metrics: {error}"));
+    registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self())).map_err(metric)?;
     let router_metrics = RouterMetrics::register(&registry).map_err(metric)?;
     let enforcer_metrics = EnforcerMetrics::register(&registry).map_err(metric)?;
     let tls_metrics = TlsMetrics::register(&registry).map_err(metric)?;
@@ -152,11 +170,13 @@ async fn bind(address: SocketAddr) -> Result<TcpListener, Fatal> {
     socket.listen(1024).map_err(fail)
 }
 
-/// One line with every bound address (test harnesses and operators read it).
-fn announce(https: &TcpListener, http: Option<&TcpListener>, admin: &TcpListener) {
-    let addr = |l: &TcpListener| l.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
-    let http = http.map_or_else(|| "none".to_owned(), addr);
-    tracing::info!(https = %addr(https), http = %http, admin = %addr(admin), "gateway started");
+/// Logs one line with every bound address (test harnesses and operators read it).
+fn announce(https: &TcpListener, http: Option<&TcpListener>, admin: &TcpListener) -> Result<Bound, Fatal> {
+    let addr = |l: &TcpListener| l.local_addr().map_err(|e| Fatal::Runtime(format!("listener address: {e}")));
+    let bound = Bound { https: addr(https)?, http: http.map(addr).transpose()?, admin: addr(admin)? };
+    let http = bound.http.map_or_else(|| "none".to_owned(), |a| a.to_string());
+    tracing::info!(https = %bound.https, http = %http, admin = %bound.admin, "gateway started");
+    Ok(bound)
 }
 
 fn config_view(parts: &Parts, config: &Config) -> crate::admin::ConfigView {
