@@ -23,7 +23,7 @@ use tollgate_enforcer::model::{
 };
 use tollgate_enforcer::token::{Authenticator, TokenSettings};
 use tollgate_enforcer::{
-    Access, ApiGuard, Applications, KeyTypes, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, OperationGuard,
+    Access, ApiGuard, Applications, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, KeyTypes, OperationGuard,
     Subscriptions,
 };
 
@@ -164,7 +164,7 @@ fn check(authenticator: &Authenticator, fixture: &Fixture, credential: &HeaderVa
         operation: &fixture.operation,
         credential: Some(credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            endpoints: KeyTypes::BOTH,
+        endpoints: KeyTypes::BOTH,
     };
     now_or_never(authenticator.authenticate(&fixture.data, &access)).is_ok()
 }
@@ -222,10 +222,29 @@ fn bench_uncached(c: &mut Criterion, signer: &Signer, name: &str) {
     group.finish();
 }
 
+/// The reject path: the same bad-signature token again and again (scenario G401), answered
+/// from the refusal cache, beside the same check with that cache off.
+fn bench_refused(c: &mut Criterion, rsa: &Signer) {
+    let fixture = fixture(&[rsa]);
+    let forged = signer(KeyKind::Rsa, rsa.issuer);
+    let credential = bearer(&forged.token);
+    let mut group = c.benchmark_group("token_check/refused_rs256");
+    let remembering = authenticator(100_000, &fixture);
+    assert!(!check(&remembering, &fixture, &credential), "another key's signature is refused");
+    group.bench_function("tollgate", |b| b.iter(|| check(&remembering, &fixture, black_box(&credential))));
+    let settings = TokenSettings { refused_cache_capacity: 0, ..TokenSettings::default() };
+    let forgetting =
+        Authenticator::new(settings, SystemClock::shared(), EnforcerMetrics::unregistered().expect("metrics"));
+    forgetting.prepare(&fixture.data.key_managers);
+    group.bench_function("without_refusal_cache", |b| b.iter(|| check(&forgetting, &fixture, black_box(&credential))));
+    group.finish();
+}
+
 fn token_check(c: &mut Criterion) {
     let rsa = signer(KeyKind::Rsa, "https://rsa.idp.test");
     let ec = signer(KeyKind::P256, "https://ec.idp.test");
     bench_cached(c, &rsa);
+    bench_refused(c, &rsa);
     bench_uncached(c, &rsa, "rs256");
     bench_uncached(c, &ec, "es256");
 }

@@ -3,14 +3,17 @@ use std::sync::Arc;
 use http::HeaderValue;
 
 use super::entitlement::Entitlement;
+use super::keys::VerificationKey;
 use super::keys::{FetchContext, KeyStores, http_client};
 use super::parsed::{MAX_TOKEN_BYTES, parse_unverified};
+use super::refused::{Refusal, RefusedCache};
 use super::settings::TokenSettings;
 use super::verified::{VerifiedCache, VerifiedToken};
 use crate::clock::SharedClock;
 use crate::enforcement::{Enforcement, KeyManagers};
 use crate::enforcer::Access;
 use crate::metrics::EnforcerMetrics;
+use crate::model::KeyManager;
 use crate::principal::Principal;
 use crate::rejection::{Rejection, TokenError};
 
@@ -23,6 +26,7 @@ pub struct Authenticator {
     clock: SharedClock,
     keys: KeyStores,
     verified: VerifiedCache,
+    refused: RefusedCache,
 }
 
 // === impl Authenticator ===
@@ -34,9 +38,10 @@ impl Authenticator {
         // Pin jsonwebtoken to aws-lc-rs even if another crate enables its RustCrypto backend.
         let _already_installed = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
         let verified = VerifiedCache::new(settings.verified_cache_capacity);
+        let refused = RefusedCache::new(settings.refused_cache_capacity);
         let http = http_client(settings.jwks_fetch_timeout);
         let context = FetchContext { http, settings, clock: clock.clone(), metrics };
-        Authenticator { clock, keys: KeyStores::new(context), verified }
+        Authenticator { clock, keys: KeyStores::new(context), verified, refused }
     }
 
     /// Authenticates `access` in the contract's order (client.md, "Credentials"): the bearer
@@ -79,12 +84,17 @@ impl Authenticator {
         }
         let now = self.clock.unix_seconds();
         if let Some(hit) = self.verified.get(token) {
-            if self.still_verified(data, &hit) {
+            if self.still_current(data, hit.key_manager(), hit.key()) {
                 hit.check_lifetime(now)?;
                 hit.check_revocation(&data.revocations)?;
                 return Ok(hit);
             }
             self.verified.invalidate(token);
+        }
+        if let Some(refusal) = self.refused.get(token)
+            && self.still_current(data, &refusal.key_manager, &refusal.key)
+        {
+            return Err(refusal.error);
         }
         let verified = Arc::new(self.verify(data, token, now).await?);
         verified.check_revocation(&data.revocations)?;
@@ -92,13 +102,12 @@ impl Authenticator {
         Ok(verified)
     }
 
-    /// Whether a cached verification still stands: the issuer still maps to the very key
-    /// manager that verified it and that key manager still publishes the key. Otherwise the
-    /// token is verified again from scratch.
-    fn still_verified(&self, data: &Enforcement, hit: &VerifiedToken) -> bool {
-        let key_manager = hit.key_manager();
+    /// Whether a cached verification (or refusal) still stands: the issuer still maps to the
+    /// very key manager that decided it and that key manager still publishes the key.
+    /// Otherwise the token is verified again from scratch.
+    fn still_current(&self, data: &Enforcement, key_manager: &Arc<KeyManager>, key: &Arc<VerificationKey>) -> bool {
         let current = data.key_managers.by_issuer(&key_manager.issuer);
-        current.is_some_and(|current| Arc::ptr_eq(current, key_manager)) && self.keys.holds(key_manager, hit.key())
+        current.is_some_and(|current| Arc::ptr_eq(current, key_manager)) && self.keys.holds(key_manager, key)
     }
 
     async fn verify(&self, data: &Enforcement, token: &str, now: u64) -> Result<VerifiedToken, TokenError> {
@@ -112,7 +121,10 @@ impl Authenticator {
         let key = self.keys.key(key_manager, parsed.kid()).await.inspect_err(|error| {
             tracing::debug!(key_manager = %key_manager.name, kid = parsed.kid(), %error, "no key for token");
         })?;
-        key.verify(&parsed)?;
+        if let Err(error) = key.verify(&parsed) {
+            self.refused.insert(token, Refusal { key_manager: key_manager.clone(), key, error });
+            return Err(error);
+        }
         VerifiedToken::new(key_manager.clone(), key, &parsed, now)
     }
 
@@ -124,6 +136,11 @@ impl Authenticator {
     #[cfg(test)]
     pub(crate) fn verified_cache(&self) -> &VerifiedCache {
         &self.verified
+    }
+
+    #[cfg(test)]
+    pub(crate) fn refused_cache(&self) -> &RefusedCache {
+        &self.refused
     }
 }
 

@@ -28,6 +28,7 @@ mod claims;
 mod entitlement;
 mod keys;
 mod parsed;
+mod refused;
 mod settings;
 mod verified;
 

@@ -26,6 +26,9 @@ pub struct TokenSettings {
     pub refresh_on_miss_interval: Duration,
     /// How long a `kid` that a refresh did not find is answered "unknown" without a new refresh.
     pub unknown_kid_ttl: Duration,
+    /// How many tokens refused by a key's signature check are remembered (so that repeating
+    /// one costs no verification while the key is unchanged). `0` disables it.
+    pub refused_cache_capacity: u64,
 }
 
 impl Default for TokenSettings {
@@ -38,6 +41,7 @@ impl Default for TokenSettings {
             jwks_max_max_age: Duration::from_secs(60 * 60),
             refresh_on_miss_interval: Duration::from_secs(10),
             unknown_kid_ttl: Duration::from_secs(30),
+            refused_cache_capacity: 10_000,
         }
     }
 }

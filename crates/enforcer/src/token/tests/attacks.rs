@@ -187,7 +187,7 @@ async fn malformed_and_oversized_tokens_and_headers() {
         operation: &world.operation,
         credential: Some(&basic),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            endpoints: KeyTypes::BOTH,
+        endpoints: KeyTypes::BOTH,
     };
     let result = world.auth.authenticate(&world.data, &access).await;
     assert_eq!(result.err(), Some(Rejection::InvalidToken(TokenError::Malformed)));

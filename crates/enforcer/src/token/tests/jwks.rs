@@ -204,3 +204,26 @@ async fn prepare_keeps_unchanged_caches_and_drops_removed_ones() {
         Some(crate::model::KeyType::Production)
     );
 }
+
+#[tokio::test]
+async fn a_refused_signature_is_remembered_only_while_the_key_is_unchanged() {
+    let genuine = TestKey::rsa("k");
+    let server = JwksServer::start(&[&genuine]).await;
+    let world = World::new(server.source());
+    let mut long_lived = claims();
+    long_lived["exp"] = (NOW + 86_400).into();
+    let forged = TestKey::rsa_b("k").sign(&long_lived);
+    let bad_signature = Some(Rejection::InvalidToken(TokenError::BadSignature));
+    assert_eq!(world.check(&forged).await.err(), bad_signature);
+    assert!(world.remembers_refusal(&forged), "the refusal is remembered with the key that refused it");
+    assert_eq!(world.check(&forged).await.err(), bad_signature, "and answered from memory");
+    assert!(world.check(&genuine.sign(&claims())).await.is_ok(), "other tokens are unaffected");
+
+    // The issuer now signs with the other key under the same kid: the refusal no longer applies.
+    server.set_keys(&[&TestKey::rsa_b("k")]);
+    world.advance(60 * 60 + 1);
+    world.check(&genuine.sign(&claims())).await.ok();
+    world.settle().await;
+    let again = world.check(&forged).await;
+    assert!(again.is_ok(), "verified again against the new key, and accepted: {again:?} fetches {}", server.fetches());
+}

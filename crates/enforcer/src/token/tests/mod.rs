@@ -284,6 +284,11 @@ impl World {
         self.auth.authenticate(data, &access).await
     }
 
+    /// Whether the authenticator remembers `token` as refused by its signature check.
+    pub(super) fn remembers_refusal(&self, token: &str) -> bool {
+        self.auth.refused_cache().get(token).is_some()
+    }
+
     pub(super) fn advance(&self, seconds: u64) {
         self.clock.advance(Duration::from_secs(seconds));
     }
@@ -316,7 +321,7 @@ fn authentication_futures_are_send() {
         operation: &world.operation,
         credential: Some(&credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            endpoints: KeyTypes::BOTH,
+        endpoints: KeyTypes::BOTH,
     };
     assert_send(&world.auth.authenticate(&world.data, &access));
 }
