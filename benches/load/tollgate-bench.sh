@@ -13,6 +13,8 @@
 #                                       per-IP limit is raised so that it never fires)
 #                       tiers           full + every tier active with limits that never fire
 #                                       (api, burst, subscription, application)
+#                       auth            full without any rate-limit tier (every policy Unlimited):
+#                                       the baseline that `tiers` is compared with
 #   BENCH_TOLLGATE_BIN   the binary (default: target/release/tollgate of this checkout)
 set -euo pipefail
 
@@ -100,7 +102,11 @@ else
     echo "keyMappings:"
     echo "  - {applicationId: bench-app, consumerKey: \"$sub\", keyType: PRODUCTION, keyManager: bench-km}"
     echo "subscriptions:"
-    echo "  - {id: bench-sub, apiId: bench, applicationId: bench-app, policy: BenchSubscription, status: UNBLOCKED}"
+    if [ "$mode" = auth ]; then
+      echo "  - {id: bench-sub, apiId: bench, applicationId: bench-app, policy: Unlimited, status: UNBLOCKED}"
+    else
+      echo "  - {id: bench-sub, apiId: bench, applicationId: bench-app, policy: BenchSubscription, status: UNBLOCKED}"
+    fi
     echo "policies:"
     echo "  - kind: subscription"
     echo "    name: BenchSubscription"
