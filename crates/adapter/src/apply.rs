@@ -9,6 +9,7 @@ use tollgate_router::{Snapshot, SnapshotStore};
 
 use crate::build::Built;
 use crate::metrics::{AdapterMetrics, SyncFailure};
+use crate::rejected::Rejected;
 use crate::status::{SourceKind, StatusCell, SyncState, rfc3339};
 
 /// Puts built snapshots into service: stores the snapshot (one atomic swap of routes and
@@ -78,6 +79,18 @@ impl Applier {
         });
     }
 
+    /// Records a whole document that could not be read (an undecodable snapshot): nothing of
+    /// it applies, and it is shown with the rejections in force (replacing an earlier
+    /// rejection of the same document) until the next update replaces them all.
+    pub fn reject_document(&self, rejected: &Rejected) {
+        tracing::warn!(entity = rejected.entity.as_str(), id = %rejected.id, error = %rejected.error, "configuration rejected");
+        self.metrics.record_rejected(std::slice::from_ref(rejected));
+        self.status.update(|status| {
+            status.rejected.retain(|other| (other.entity, &other.id) != (rejected.entity, &rejected.id));
+            status.rejected.push(rejected.clone());
+        });
+    }
+
     /// Records that the source checked and what is served is current (e.g. a reload found
     /// nothing new after an error): the state goes back to `Synced`.
     pub fn confirm_synced(&self) {
@@ -85,6 +98,13 @@ impl Applier {
             status.state = SyncState::Synced;
             status.last_error = None;
         });
+    }
+
+    /// Records whether the control plane answered the last request (shown in `/config`).
+    pub fn set_connected(&self, connected: bool) {
+        if self.status.load().connected != Some(connected) {
+            self.status.update(|status| status.connected = Some(connected));
+        }
     }
 
     /// Sets what the source is doing (e.g. `Connecting`), keeping the rest of the status.

@@ -7,9 +7,19 @@
 //! [`SnapshotBuilder`] (route table + enforcement indexes, reusing what did not change) →
 //! [`Applier`] (one swap into the `SnapshotStore`, JWKS caches, metrics, [`SyncStatus`]).
 //!
+//! Two sources feed that path: [`FileSource`] (a watched directory) and
+//! [`ControlPlaneSource`] (control-plane.md: snapshot, long-polled events, status reports,
+//! backoff, and the last-known-good state in `state_dir`; see [`source::control_plane`]).
+//!
+//! Building is incremental where a full build would be paid per event: an event re-validates
+//! one entity, and the builder reuses every index (and the route table) whose entity kind did
+//! not change, so an API event costs one route-table build and nothing else.
+//!
 //! Crates chosen beyond the workspace's: `indexmap` (entities keep insertion order, which
-//! decides which of two conflicting APIs is rejected) and `serde_path_to_error` (decode
-//! errors name the field, e.g. `operations[3].secured`).
+//! decides which of two conflicting APIs is rejected), `serde_path_to_error` (decode
+//! errors name the field, e.g. `operations[3].secured`), `foldhash` (seeded fast hashing of
+//! entity keys, as in the router and enforcer) and `rayon` (a small long-lived pool that
+//! validates the entities of large documents in parallel, keeping document order).
 
 mod apply;
 mod build;
@@ -26,5 +36,8 @@ pub use build::{Built, SnapshotBuilder};
 pub use catalog::{Catalog, EntityCounts};
 pub use metrics::{AdapterMetrics, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
-pub use source::{CheckReport, FileSource, FileWatch, SourceError, check_directory};
+pub use source::{
+    CheckReport, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, FileSource, FileWatch,
+    SavedState, SourceError, StateDir, check_directory,
+};
 pub use status::{SourceKind, StatusCell, SyncState, SyncStatus};

@@ -30,6 +30,9 @@ pub enum SyncFailure {
     Decode,
     /// Local I/O (reading files, writing the last-known-good state).
     Io,
+    /// An answer outside the protocol: an unexpected status (404, 400, ...), a snapshot for
+    /// another environment or without a revision.
+    Protocol,
 }
 
 // === impl AdapterMetrics ===
@@ -75,10 +78,14 @@ impl AdapterMetrics {
             let count = i64::try_from(counts.of(kind)).unwrap_or(i64::MAX);
             self.entities.with_label_values(&[kind.as_str()]).set(count);
         }
+        self.record_rejected(rejected);
+        self.last_applied.set(now as f64);
+    }
+
+    pub(crate) fn record_rejected(&self, rejected: &[Rejected]) {
         for rejection in rejected {
             self.rejected.with_label_values(&[rejection.entity.as_str()]).inc();
         }
-        self.last_applied.set(now as f64);
     }
 
     pub(crate) fn record_sync_failure(&self, reason: SyncFailure) {
@@ -97,6 +104,7 @@ impl SyncFailure {
             SyncFailure::Resync => "resync",
             SyncFailure::Decode => "decode",
             SyncFailure::Io => "io",
+            SyncFailure::Protocol => "protocol",
         }
     }
 }

@@ -1,10 +1,10 @@
 //! What the adapter refused, in the shape the status report, the log and `/config` show.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The kind of a configuration entity (contract `model.md`), as named in rejections,
 /// metrics labels and the `/config` status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EntityKind {
     Api,
@@ -20,7 +20,8 @@ pub enum EntityKind {
 }
 
 /// One refused entity: it was not applied, and what was served before stays served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// (Deserialised from the last-known-good state, which keeps the rejections in force.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejected {
     pub entity: EntityKind,
     /// The entity's identifier as the document gave it (`id`, `name`, `kind/name`,

@@ -16,6 +16,10 @@ use crate::rejected::Rejected;
 pub struct SyncStatus {
     pub source: SourceKind,
     pub state: SyncState,
+    /// Whether the last request to the control plane was answered as the protocol expects;
+    /// absent for the file source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected: Option<bool>,
     /// The last failure, cleared by the next successful apply.
     pub last_error: Option<String>,
     /// The applied revision; `None` until the first configuration is applied.
@@ -64,6 +68,7 @@ impl StatusCell {
         let status = SyncStatus {
             source,
             state: SyncState::Starting,
+            connected: None,
             last_error: None,
             revision: None,
             last_applied: None,

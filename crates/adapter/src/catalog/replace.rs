@@ -2,16 +2,18 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, LazyLock};
 
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 use serde_json::Value;
 use tollgate_enforcer::model::{Policy, PolicyKind, PolicyName};
 
 use super::set::{Admitted, Uniqueness};
 use super::{Catalog, EntitySet, Stored, is_builtin, policy_exists};
-use crate::dto::{Document, RawEntity};
+use crate::dto::{Document, RawEntity, RawSource};
 use crate::rejected::{EntityKind, Rejected};
-use crate::validate::{Entity, EntityError, FieldError, Problem, decode};
+use crate::validate::{Entity, EntityError, FieldError, Problem, decode, decode_text};
 
 // === impl Catalog ===
 
@@ -57,7 +59,7 @@ impl Catalog {
             }
             if let Some((kind, id)) = self.first_reference(&old.id) {
                 // Policies have no unique values besides their key: this cannot clash.
-                self.policies.readmit(key.clone(), old.clone(), Weak::new()).ok();
+                self.policies.readmit(key.clone(), old.clone(), RawSource::None).ok();
                 let error = FieldError::entity(Problem::StillReferenced { kind, id });
                 rejected.push(EntityError::new(EntityKind::Policy, key, error).into());
             }
@@ -82,6 +84,15 @@ pub(super) type Known<'a> = dyn Fn(PolicyKind, &str) -> bool + Sync + 'a;
 const PARALLEL_THRESHOLD: usize = 512;
 const MAX_WORKERS: usize = 4;
 
+/// The validating threads: long-lived, so that the memory they allocate entities from is
+/// reused by the next build (threads spawned per build each started an empty allocator
+/// heap: fresh pages, and heaps left behind). `None` if the threads cannot be started.
+static VALIDATORS: LazyLock<Option<ThreadPool>> = LazyLock::new(|| {
+    let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_WORKERS);
+    let pool = ThreadPoolBuilder::new().num_threads(workers).thread_name(|i| format!("tollgate-validate-{i}")).build();
+    pool.inspect_err(|error| tracing::warn!(%error, "validating on one thread")).ok().filter(|_| workers > 1)
+});
+
 /// Builds the new set of one kind from the document, in document order.
 fn replace_set<T: Stored>(
     previous: &EntitySet<T>,
@@ -91,18 +102,18 @@ fn replace_set<T: Stored>(
 ) -> EntitySet<T> {
     let raws = document.entities(T::KIND);
     let mut next = EntitySet::with_capacity(raws.len());
-    let mut seen = HashSet::with_capacity(raws.len());
+    let mut seen = HashSet::with_capacity_and_hasher(raws.len(), foldhash::fast::RandomState::default());
     for (i, (raw, (claimed, checked))) in raws.iter().zip(check_all(previous, raws, known)).enumerate() {
         let duplicate = claimed.as_ref().is_some_and(|key| !seen.insert(key.clone()));
         let result = match (duplicate, checked) {
             (true, _) => Err(FieldError::entity(Problem::Duplicate)),
             (false, Checked::Unchanged(key, entity)) => match entity.check_policies(known) {
-                Ok(()) => next.readmit(key, entity, Arc::downgrade(&raw.value)),
+                Ok(()) => next.readmit(key, entity, raw.source()),
                 Err(error) => Err(error),
             },
             (false, Checked::Decoded(result)) => result
                 .and_then(|entity| next.admit(entity, Uniqueness::Strict))
-                .map(|admitted| next.upsert_from(admitted, previous, &raw.value)),
+                .map(|admitted| next.upsert_from(admitted, previous, raw.source())),
         };
         let Err(error) = result else { continue };
         let locator = || format!("{}[{i}]", T::KIND.array_name());
@@ -123,38 +134,37 @@ enum Checked<T> {
 }
 
 /// Checks every raw entity on its own, returning the key each claims. This is the bulk of a
-/// build and independent per entity, so large documents are split over up to
-/// [`MAX_WORKERS`] threads; results keep document order.
+/// build and independent per entity, so large documents are spread over the
+/// [`VALIDATORS`]; results keep document order.
 fn check_all<T: Stored>(
     previous: &EntitySet<T>,
     raws: &[RawEntity],
     known: &Known<'_>,
 ) -> Vec<(Option<String>, Checked<T>)> {
-    let check_part = |part: &[RawEntity]| part.iter().map(|raw| check(previous, raw, known)).collect::<Vec<_>>();
-    let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_WORKERS);
-    if workers < 2 || raws.len() < PARALLEL_THRESHOLD {
-        return check_part(raws);
+    let check = |raw: &RawEntity| check(previous, raw, known);
+    match VALIDATORS.as_ref().filter(|_| raws.len() >= PARALLEL_THRESHOLD) {
+        Some(pool) => pool.install(|| raws.par_iter().with_min_len(PARALLEL_THRESHOLD / 8).map(check).collect()),
+        None => raws.iter().map(check).collect(),
     }
-    let chunk = raws.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let others: Vec<_> = raws.chunks(chunk).skip(1).map(|part| scope.spawn(move || check_part(part))).collect();
-        let mut results = check_part(&raws[..chunk]);
-        for handle in others {
-            match handle.join() {
-                Ok(part) => results.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        results
-    })
 }
 
 fn check<T: Stored>(previous: &EntitySet<T>, raw: &RawEntity, known: &Known<'_>) -> (Option<String>, Checked<T>) {
-    let claimed = T::raw_key(&raw.value);
-    let unchanged = claimed.as_deref().and_then(|key| previous.built_from(key, &raw.value));
+    // A text decodes straight into its wire type. Anything else (values, and a text that
+    // fails to decode or validate, to name what failed) goes through a value, parsed here on
+    // the validating thread and dropped right after.
+    if let Some(Ok(entity)) = raw.text().and_then(|text| decode_text::<T>(text)) {
+        let key = entity.key();
+        return (Some(key), Checked::Decoded(entity.check_policies(known).map(|()| entity)));
+    }
+    let value = match raw.value() {
+        Ok(value) => value,
+        Err(error) => return (None, Checked::Decoded(Err(FieldError::entity(Problem::Decode(error.to_string()))))),
+    };
+    let claimed = T::raw_key(&value);
+    let unchanged = claimed.as_deref().and_then(|key| previous.built_from(key, raw));
     let checked = match (unchanged, &claimed) {
         (Some(entity), Some(key)) => Checked::Unchanged(key.clone(), entity.clone()),
-        (Some(_) | None, _) => Checked::Decoded(validate(&raw.value, known)),
+        (Some(_) | None, _) => Checked::Decoded(validate(&value, known)),
     };
     (claimed, checked)
 }
@@ -196,7 +206,7 @@ pub(super) fn rejection<T: Entity>(
 fn keep_previous<T: Entity>(next: &mut EntitySet<T>, previous: &EntitySet<T>, key: String) {
     let Some(old) = previous.get(&key) else { return };
     if !next.contains(&key) {
-        next.readmit(key, old.clone(), Weak::new()).ok();
+        next.readmit(key, old.clone(), RawSource::None).ok();
     }
 }
 

@@ -1,10 +1,15 @@
-use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::collections::HashMap as StdHashMap;
+use std::sync::Arc;
 
-use indexmap::IndexMap;
-use serde_json::Value;
-
+use crate::dto::{LiveRaw, RawEntity, RawSource};
 use crate::validate::{Entity, FieldError, Problem, UniqueKey};
+use indexmap::IndexMap as StdIndexMap;
+
+/// Seeded fast hashing (SipHash was a tenth of a 10k-API build); keys come from the
+/// control plane or the operator's files.
+type Hasher = foldhash::fast::RandomState;
+type HashMap<K, V> = StdHashMap<K, V, Hasher>;
+type IndexMap<K, V> = StdIndexMap<K, V, Hasher>;
 
 /// How unique values are enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +42,10 @@ pub(crate) struct EntitySet<T> {
 #[derive(Debug)]
 struct Slot<T> {
     entity: Arc<T>,
-    /// The raw value it was validated from, when that came from a document. A later
-    /// document holding the very same value (the file source's unchanged files) reuses the
-    /// entity without decoding it again. `Weak`: the catalog never keeps documents alive.
-    source: Weak<Value>,
+    /// The raw entity it was validated from, when that came from a document. A later
+    /// document holding the very same raw entity (the file source's unchanged files) reuses
+    /// the entity without decoding it again. Weak: the catalog never keeps documents alive.
+    source: RawSource,
 }
 
 // === impl EntitySet ===
@@ -48,8 +53,8 @@ struct Slot<T> {
 impl<T: Entity> EntitySet<T> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         EntitySet {
-            entries: IndexMap::with_capacity(capacity),
-            owners: HashMap::with_capacity(capacity),
+            entries: IndexMap::with_capacity_and_hasher(capacity, Hasher::default()),
+            owners: HashMap::with_capacity_and_hasher(capacity, Hasher::default()),
             changed: false,
         }
     }
@@ -59,13 +64,23 @@ impl<T: Entity> EntitySet<T> {
     }
 
     /// The entity under `key` if it was validated from exactly `raw` (the same allocation).
-    pub(crate) fn built_from(&self, key: &str, raw: &Arc<Value>) -> Option<&Arc<T>> {
+    pub(crate) fn built_from(&self, key: &str, raw: &RawEntity) -> Option<&Arc<T>> {
         let slot = self.entries.get(key)?;
-        std::ptr::eq(slot.source.as_ptr(), Arc::as_ptr(raw)).then_some(&slot.entity)
+        raw.is(&slot.source).then_some(&slot.entity)
+    }
+
+    /// The raw entity the entity under `key` was validated from, while its document lives.
+    pub(crate) fn live_source(&self, key: &str) -> Option<LiveRaw> {
+        self.entries.get(key)?.source.upgrade()
     }
 
     pub(crate) fn contains(&self, key: &str) -> bool {
         self.entries.contains_key(key)
+    }
+
+    /// The keys, in insertion order.
+    pub(crate) fn keys(&self) -> impl ExactSizeIterator<Item = &String> {
+        self.entries.keys()
     }
 
     pub(crate) fn values(&self) -> impl ExactSizeIterator<Item = &Arc<T>> {
@@ -87,7 +102,7 @@ impl<T: Entity> EntitySet<T> {
 
     /// Inserts an entity validated before (a kept previous version, or one whose raw value
     /// did not change), if it still fits.
-    pub(crate) fn readmit(&mut self, key: String, entity: Arc<T>, source: Weak<Value>) -> Result<(), FieldError> {
+    pub(crate) fn readmit(&mut self, key: String, entity: Arc<T>, source: RawSource) -> Result<(), FieldError> {
         let uniques = self.clashes(&entity, &key, Uniqueness::Strict)?;
         self.put(key, Slot { entity, source }, uniques);
         Ok(())
@@ -114,7 +129,7 @@ impl<T: Entity> EntitySet<T> {
         match self.get(&admitted.key) {
             Some(current) if current.same(&admitted.entity) => {}
             Some(_) | None => {
-                let slot = Slot { entity: Arc::new(admitted.entity), source: Weak::new() };
+                let slot = Slot { entity: Arc::new(admitted.entity), source: RawSource::None };
                 self.put(admitted.key, slot, admitted.uniques);
             }
         }
@@ -122,12 +137,12 @@ impl<T: Entity> EntitySet<T> {
 
     /// Like [`EntitySet::upsert`] into a set being rebuilt from a document: reuses
     /// `previous`'s `Arc` when it holds the same entity, and remembers `source`.
-    pub(crate) fn upsert_from(&mut self, admitted: Admitted<T>, previous: &EntitySet<T>, source: &Arc<Value>) {
+    pub(crate) fn upsert_from(&mut self, admitted: Admitted<T>, previous: &EntitySet<T>, source: RawSource) {
         let entity = match previous.get(&admitted.key) {
             Some(old) if old.same(&admitted.entity) => old.clone(),
             Some(_) | None => Arc::new(admitted.entity),
         };
-        self.put(admitted.key, Slot { entity, source: Arc::downgrade(source) }, admitted.uniques);
+        self.put(admitted.key, Slot { entity, source }, admitted.uniques);
     }
 
     /// Removes by key, keeping the order of the others.
@@ -199,6 +214,6 @@ impl<T: Entity> EntitySet<T> {
 
 impl<T> Default for EntitySet<T> {
     fn default() -> Self {
-        EntitySet { entries: IndexMap::new(), owners: HashMap::new(), changed: true }
+        EntitySet { entries: IndexMap::default(), owners: HashMap::default(), changed: true }
     }
 }

@@ -311,7 +311,7 @@ fn entities_from_the_same_raw_value_are_not_decoded_again_but_still_checked() {
     assert!(
         before
             .as_ref()
-            .is_some_and(|api| catalog.apis.built_from("a", &first.apis[0].value).is_some_and(|a| Arc::ptr_eq(a, api)))
+            .is_some_and(|api| catalog.apis.built_from("a", &first.apis[0]).is_some_and(|a| Arc::ptr_eq(a, api)))
     );
     assert!(catalog.replace(&first).is_empty());
     assert!(before.zip(catalog.apis.get("a")).is_some_and(|(old, now)| Arc::ptr_eq(&old, now)));

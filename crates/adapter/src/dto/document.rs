@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use super::RawEntity;
 use crate::rejected::{EntityKind, Rejected};
 
 /// The largest document (file, snapshot body) the adapter reads; larger ones are refused
@@ -27,14 +29,6 @@ pub struct Document {
     pub errors: Vec<Rejected>,
 }
 
-/// One entity as written, with where it came from (a file name) when that is useful.
-#[derive(Debug, Clone)]
-pub struct RawEntity {
-    /// Shared, so that merging cached documents does not copy them.
-    pub value: Arc<Value>,
-    pub origin: Option<Arc<str>>,
-}
-
 /// Why a whole document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -47,6 +41,28 @@ pub enum DecodeError {
     Yaml(String),
     #[error("document is {len} bytes; the limit is {max}")]
     TooLarge { len: usize, max: usize },
+}
+
+/// A snapshot's arrays as unparsed JSON texts, borrowed from the input.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct TextDocumentDto<'a> {
+    revision: Option<u64>,
+    environment: Option<String>,
+    #[serde(borrow)]
+    apis: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    applications: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    key_mappings: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    subscriptions: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    policies: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    key_managers: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    revoked_tokens: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +88,28 @@ impl Document {
         check_size(bytes.len())?;
         let dto: DocumentDto = decode_json(bytes)?;
         Ok(Document::from_dto(dto))
+    }
+
+    /// Reads a JSON snapshot like [`Document::from_json`], keeping each entity as its JSON
+    /// text ([`RawEntity::text`]), parsed only when validated: the control-plane source, whose
+    /// snapshots are large and whose last-known-good state is written from the texts. Accepts
+    /// the documents `from_json` does; the nesting limit then counts from each entity, and an
+    /// entity beyond it is rejected alone.
+    pub fn from_json_with_text(bytes: &[u8]) -> Result<Self, DecodeError> {
+        check_size(bytes.len())?;
+        let dto: TextDocumentDto<'_> = decode_json(bytes)?;
+        Ok(Document {
+            revision: dto.revision,
+            environment: dto.environment,
+            apis: with_text(dto.apis),
+            applications: with_text(dto.applications),
+            key_mappings: with_text(dto.key_mappings),
+            subscriptions: with_text(dto.subscriptions),
+            policies: with_text(dto.policies),
+            key_managers: with_text(dto.key_managers),
+            revoked_tokens: with_text(dto.revoked_tokens),
+            errors: Vec::new(),
+        })
     }
 
     /// Reads a YAML partial snapshot, within a budget that refuses alias bombs and
@@ -154,16 +192,8 @@ impl Document {
     }
 }
 
-// === impl RawEntity ===
-
-impl RawEntity {
-    pub fn new(value: Value) -> Self {
-        RawEntity { value: Arc::new(value), origin: None }
-    }
-}
-
 /// Decodes a whole JSON value, naming the path of the first problem.
-pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub(crate) fn decode_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de)?;
     de.end().map_err(DecodeError::Trailing)?;
@@ -175,6 +205,10 @@ pub(crate) fn check_size(len: usize) -> Result<(), DecodeError> {
         true => Err(DecodeError::TooLarge { len, max: MAX_DOCUMENT_BYTES }),
         false => Ok(()),
     }
+}
+
+fn with_text(texts: Option<Vec<&RawValue>>) -> Vec<RawEntity> {
+    texts.unwrap_or_default().into_iter().map(|text| RawEntity::from_text(text.get())).collect()
 }
 
 fn raw(values: Option<Vec<Value>>) -> Vec<RawEntity> {

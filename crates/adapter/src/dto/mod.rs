@@ -12,13 +12,17 @@ mod api;
 mod document;
 mod enforcement;
 mod event;
+mod raw;
 
 pub use api::{ApiDto, CorsDto, EndpointDto, EndpointsDto, OperationDto, RetriesDto};
-pub use document::{DecodeError, Document, MAX_DOCUMENT_BYTES, RawEntity};
+pub(crate) use document::decode_json;
+pub use document::{DecodeError, Document, MAX_DOCUMENT_BYTES};
 pub use enforcement::{
     ApplicationDto, IdDto, KeyManagerDto, KeyMappingDto, LimitDto, PolicyDto, RevokedTokenDto, SubscriptionDto,
 };
 pub use event::{Event, EventKind, EventPage};
+pub use raw::RawEntity;
+pub(crate) use raw::{LiveRaw, RawSource};
 
 /// A string of a DTO: borrowed from the raw document when it can be, so that decoding an
 /// entity copies each string once, into its domain type.

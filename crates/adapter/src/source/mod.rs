@@ -3,6 +3,7 @@
 //! to the shared [`Applier`](crate::Applier); the control-plane source plugs in the same way.
 
 mod check;
+pub mod control_plane;
 mod directory;
 mod file;
 
@@ -10,6 +11,9 @@ use std::io;
 use std::path::PathBuf;
 
 pub use check::{ApiSummary, CheckReport, check_directory};
+pub use control_plane::{
+    ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, SavedState, StateDir,
+};
 pub use file::{DEBOUNCE, FileSource, FileWatch, RESCAN_INTERVAL};
 
 /// Why a source could not start or load.
@@ -29,4 +33,23 @@ pub enum SourceError {
         #[source]
         source: notify::Error,
     },
+    /// `source.url` is not an http(s) URL.
+    #[error("source.url {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    /// `source.token` cannot be sent in a header (its value is not shown).
+    #[error("source.token holds characters that cannot be sent in an HTTP header")]
+    Token,
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A client certificate, key or CA file that does not hold usable PEM.
+    #[error("{}: {reason}", path.display())]
+    Tls { path: PathBuf, reason: String },
+    #[error("cannot build the control-plane client: {0}")]
+    Client(String),
+    #[error("cannot start a thread: {0}")]
+    Thread(#[source] io::Error),
 }

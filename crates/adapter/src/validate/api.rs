@@ -140,13 +140,15 @@ fn operations(dtos: Option<Vec<OperationDto<'_>>>) -> Result<Box<[Operation]>, F
     if dtos.is_empty() {
         return Err(FieldError::new("operations", Problem::Empty));
     }
-    let mut seen = HashSet::with_capacity(dtos.len());
+    let mut seen = HashSet::with_capacity_and_hasher(dtos.len(), foldhash::fast::RandomState::default());
     let mut operations = Vec::with_capacity(dtos.len());
     for (i, dto) in dtos.into_iter().enumerate() {
-        let at = format!("operations[{i}]");
-        let operation = operation(dto).map_err(|e| e.within(&at))?;
+        // The location is formatted only for an error: this loop runs for every operation
+        // of every API of a snapshot.
+        let at = || format!("operations[{i}]");
+        let operation = operation(dto).map_err(|e| e.within(&at()))?;
         if !seen.insert(operation.guard.resource.clone()) {
-            return Err(FieldError::new(at, Problem::DuplicateOperation(operation.guard.resource.to_string())));
+            return Err(FieldError::new(at(), Problem::DuplicateOperation(operation.guard.resource.to_string())));
         }
         operations.push(operation);
     }

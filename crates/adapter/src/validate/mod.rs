@@ -98,6 +98,13 @@ pub(crate) fn decode<T: Entity>(raw: &Value) -> Result<T, FieldError> {
     }
 }
 
+/// Decodes and validates one entity straight from its JSON text, without a tree of values
+/// (the bulk of a large snapshot). `None` when the text does not decode into the wire type:
+/// the caller then goes through [`decode`] on the value, whose error names the field.
+pub(crate) fn decode_text<T: Entity>(text: &str) -> Option<Result<T, FieldError>> {
+    serde_json::from_str::<T::Dto<'_>>(text).ok().map(T::from_dto)
+}
+
 fn decode_error<'de, D: Deserialize<'de>>(raw: &'de Value) -> FieldError {
     match serde_path_to_error::deserialize::<_, D>(raw) {
         Ok(_) => FieldError::entity(Problem::Decode("cannot be decoded".to_owned())),
