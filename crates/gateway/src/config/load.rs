@@ -63,6 +63,11 @@ fn check(config: &Config) -> Result<(), ConfigError> {
             config.source.client_cert.is_some() == config.source.client_key.is_some(),
             "source.client_cert and source.client_key go together",
         )?;
+        rule(config.source.wait_seconds >= 1, "source.wait_seconds must be at least 1")?;
+        rule(
+            (1..=60).contains(&config.source.status_interval_seconds),
+            "source.status_interval_seconds must be between 1 and 60",
+        )?;
     }
     Ok(())
 }
@@ -114,6 +119,21 @@ mod tests {
         assert!(load(Some(write("[listener]\nhttps = \"x\"\n").path()), env(&[])).is_err());
         assert!(load(Some(write("[listner]\n").path()), env(&[])).is_err());
         assert!(load(Some(write("").path()), env(&[("TOLLGATE_SOURCE__WAIT_SECONDS", "61")])).is_err());
+    }
+
+    #[test]
+    fn control_plane_settings_are_checked() {
+        let source = "[source]\nkind = \"control-plane\"\nurl = \"https://cp.example.com/api/gateway/v1\"\n";
+        let config = load(Some(write(source).path()), env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((config.source.wait_seconds, config.source.status_interval_seconds), (30, 60));
+        let with = |extra: &str| load(Some(write(&format!("{source}{extra}")).path()), env(&[]));
+        assert!(with("status_interval_seconds = 61\n").is_err());
+        assert!(with("status_interval_seconds = 0\n").is_err());
+        assert!(with("wait_seconds = 0\n").is_err());
+        assert!(with("client_cert = \"c.pem\"\n").is_err(), "a certificate needs its key");
+        assert!(
+            with("state_dir = \"/var/lib/tollgate\"\ngateway_id = \"gw-1\"\nstatus_interval_seconds = 5\n").is_ok()
+        );
     }
 
     #[test]

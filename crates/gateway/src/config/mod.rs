@@ -93,8 +93,10 @@ pub struct SourceConfig {
     pub client_key: Option<PathBuf>,
     /// Extra CA file to verify the control plane with.
     pub ca_file: Option<PathBuf>,
-    /// Long-poll wait passed as `waitSeconds` (≤ 60).
+    /// Long-poll wait passed as `waitSeconds` (1 to 60).
     pub wait_seconds: u64,
+    /// A status report is sent at least this often (1 to 60), besides after every change.
+    pub status_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -185,6 +187,7 @@ impl Default for SourceConfig {
             client_key: None,
             ca_file: None,
             wait_seconds: 30,
+            status_interval_seconds: 60,
         }
     }
 }

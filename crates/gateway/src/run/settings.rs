@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tollgate_adapter::{Applier, FileSource};
+use tollgate_adapter::{Applier, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, FileSource};
 use tollgate_enforcer::EnforcerSettings;
 use tollgate_enforcer::ratelimit::{RateLimitBackend as Backend, RateLimitSettings};
 use tollgate_router::pipeline::PipelineSettings;
@@ -35,7 +35,11 @@ pub(super) fn tls(config: &Config) -> TlsSettings {
         sni: tls
             .sni
             .iter()
-            .map(|sni| SniCertPaths { server_names: sni.server_names.clone(), cert: sni.cert.clone(), key: sni.key.clone() })
+            .map(|sni| SniCertPaths {
+                server_names: sni.server_names.clone(),
+                cert: sni.cert.clone(),
+                key: sni.key.clone(),
+            })
             .collect(),
     }
 }
@@ -78,10 +82,14 @@ pub(super) fn source_kind(config: &Config) -> tollgate_adapter::SourceKind {
 
 /// Loads the configuration once (so the gateway is ready when it starts serving) and starts
 /// following changes. Returns the tasks to stop at shutdown.
-pub(super) async fn start_source(config: &Config, applier: Arc<Applier>) -> Result<Vec<tokio::task::JoinHandle<()>>, Fatal> {
+pub(super) async fn start_source(
+    config: &Config,
+    applier: Arc<Applier>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, Fatal> {
     match config.source.kind {
         SourceKind::File => {
-            let source = FileSource::new(&config.source.path, applier).map_err(|e| Fatal::Config(format!("source: {e}")))?;
+            let source =
+                FileSource::new(&config.source.path, applier).map_err(|e| Fatal::Config(format!("source: {e}")))?;
             let source = Arc::new(source);
             source.load_once().map_err(|e| Fatal::Config(format!("source: {e}")))?;
             let watch = source.spawn_watch().map_err(|e| Fatal::Runtime(format!("source: {e}")))?;
@@ -91,6 +99,31 @@ pub(super) async fn start_source(config: &Config, applier: Arc<Applier>) -> Resu
                 drop(watch);
             })])
         }
-        SourceKind::ControlPlane => Err(Fatal::Config("source.kind = \"control-plane\" is not available yet".into())),
+        SourceKind::ControlPlane => {
+            // Never waits for the network: the last-known-good state (if any) is served at
+            // once, and the control plane is reached in the background.
+            let mut source = ControlPlaneSource::new(control_plane(config), applier)
+                .map_err(|e| Fatal::Config(format!("source: {e}")))?;
+            source.load_state();
+            let tasks = source.spawn().map_err(|e| Fatal::Runtime(format!("source: {e}")))?;
+            Ok(tasks.into_handles())
+        }
     }
+}
+
+/// `[source]` for `kind = "control-plane"`; an empty token means none.
+fn control_plane(config: &Config) -> ControlPlaneSettings {
+    let source = &config.source;
+    let mut settings = ControlPlaneSettings::new(&source.url, &source.environment);
+    settings.token = Some(source.token.clone()).filter(|token| !token.is_empty());
+    settings.state_dir = source.state_dir.clone();
+    if let Some(gateway_id) = &source.gateway_id {
+        settings.gateway_id = gateway_id.clone();
+    }
+    settings.client_identity =
+        source.client_cert.clone().zip(source.client_key.clone()).map(|(cert, key)| ClientIdentity { cert, key });
+    settings.ca_file = source.ca_file.clone();
+    settings.wait = Duration::from_secs(source.wait_seconds);
+    settings.status_interval = Duration::from_secs(source.status_interval_seconds);
+    settings
 }
