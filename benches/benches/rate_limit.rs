@@ -13,7 +13,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
 use tollgate_enforcer::ratelimit::{RateLimitBackend, RateLimitSettings, RateLimiter};
-use tollgate_enforcer::{Access, ApiGuard, Enforcement, KeyTypes, EnforcerMetrics, OperationGuard, Policies, Principal};
+use tollgate_enforcer::{
+    Access, ApiGuard, Enforcement, EnforcerMetrics, KeyTypes, OperationGuard, Policies, Principal,
+};
 
 /// Callers in the "many callers" case: distinct subscriptions, applications and subjects.
 const CALLERS: usize = 1_000;
