@@ -9,7 +9,8 @@ use crate::support::{api, binary, gateway};
 #[tokio::test]
 async fn check_prints_what_would_be_served_and_exits_0() {
     let up = Upstream::start("up").await;
-    let setup = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "isDefaultVersion: true"));
+    let setup =
+        gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "isDefaultVersion: true"));
     let config = setup.write_config();
     let out = Command::new(binary()).args(["check", "--config"]).arg(&config).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -62,6 +63,13 @@ async fn environment_overrides_the_file() {
 #[test]
 fn the_sample_configuration_checks_clean() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = Command::new(binary()).args(["check", "--config", "config/gateway.toml"]).current_dir(root).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out =
+        Command::new(binary()).args(["check", "--config", "config/gateway.toml"]).current_dir(root).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

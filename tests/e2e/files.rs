@@ -35,7 +35,9 @@ async fn edits_apply_without_a_restart() {
     let client = gw.client();
     assert_eq!(client.get("/pets/1.0.0/x").await.echo().upstream, "one");
     std::fs::write(apis.join("pets.yaml"), api("pets", "/pets", &[two.url()], &["GET /x"], "")).unwrap();
-    assert!(eventually(Duration::from_secs(10), async || client.get("/pets/1.0.0/x").await.echo().upstream == "two").await);
+    assert!(
+        eventually(Duration::from_secs(10), async || client.get("/pets/1.0.0/x").await.echo().upstream == "two").await
+    );
     std::fs::write(apis.join("shop.json"), r#"{"apis":[{"id":"shop","name":"Shop","version":"2","context":"/shop","endpoints":{"production":{"urls":["URL"]}},"operations":[{"target":"/*","verb":"*","secured":false}]}]}"#.replace("URL", &one.url())).unwrap();
     assert!(eventually(Duration::from_secs(10), async || client.get("/shop/2/anything").await.status == 200).await);
     std::fs::remove_file(apis.join("pets.yaml")).unwrap();

@@ -14,7 +14,10 @@ const FIVE_MIB: usize = 5 * 1024 * 1024;
 async fn upstream_url_is_endpoint_plus_rest_plus_query_byte_for_byte() {
     let up = Upstream::start("up").await;
     let gw = gateway()
-        .api_file("a.yaml", &api("pets", "/petstore", &[format!("{}/v2", up.url())], &["GET /pets/{id}"], "isDefaultVersion: true"))
+        .api_file(
+            "a.yaml",
+            &api("pets", "/petstore", &[format!("{}/v2", up.url())], &["GET /pets/{id}"], "isDefaultVersion: true"),
+        )
         .start()
         .await;
     let reply = gw.client().get("/petstore/1.0.0/pets/7?x=1&q=%2F%20&flag").await;
@@ -65,7 +68,8 @@ async fn a_client_request_id_is_kept() {
     let up = Upstream::start("up").await;
     let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "")).start().await;
     let client = gw.client();
-    let request = client.request("GET", "/petstore/1.0.0/pets").header("x-request-id", "trace-42").body(empty()).unwrap();
+    let request =
+        client.request("GET", "/petstore/1.0.0/pets").header("x-request-id", "trace-42").body(empty()).unwrap();
     let reply = client.send(request).await.unwrap();
     assert_eq!(reply.header("x-request-id"), Some("trace-42"));
     assert_eq!(reply.echo().headers["x-request-id"], ["trace-42"]);
@@ -76,7 +80,10 @@ async fn a_client_request_id_is_kept() {
 #[tokio::test]
 async fn five_mebibytes_stream_each_way_over_http1_and_http2() {
     let up = Upstream::start("up").await;
-    let gw = gateway().api_file("a.yaml", &api("files", "/files", &[up.url()], &["POST /upload", "GET /download"], "")).start().await;
+    let gw = gateway()
+        .api_file("a.yaml", &api("files", "/files", &[up.url()], &["POST /upload", "GET /download"], ""))
+        .start()
+        .await;
     let payload: Bytes = (0..FIVE_MIB).map(|i| (i % 253) as u8).collect::<Vec<_>>().into();
     for client in [gw.client(), gw.client().http2()] {
         let upload = client.request("POST", "/files/1.0.0/upload").body(full(payload.clone())).unwrap();

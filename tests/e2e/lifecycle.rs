@@ -28,7 +28,10 @@ async fn metrics_are_exported_after_traffic() {
     assert_eq!(client.get("/nowhere").await.status, 404);
     let series = "tollgate_requests_total{api=\"pets\",code=\"200\",method=\"GET\",version=\"1.0.0\"}";
     assert!(eventually(Duration::from_secs(5), async || gw.metric(series).await == Some(3.0)).await);
-    assert_eq!(gw.metric("tollgate_requests_total{api=\"\",code=\"404\",method=\"GET\",version=\"\"}").await, Some(1.0));
+    assert_eq!(
+        gw.metric("tollgate_requests_total{api=\"\",code=\"404\",method=\"GET\",version=\"\"}").await,
+        Some(1.0)
+    );
     let text = gw.admin().get("/metrics").await.text();
     for name in [
         "tollgate_request_duration_seconds_bucket",
@@ -54,7 +57,23 @@ async fn one_json_access_log_line_per_request() {
     assert!(eventually(Duration::from_secs(5), async || logs.stdout_lines().iter().any(|l| l.contains(&id))).await);
     let line = logs.stdout_lines().into_iter().find(|l| l.contains(&id)).unwrap();
     let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
-    for field in ["timestamp", "request_id", "method", "path", "host", "status", "api", "version", "application", "upstream", "duration_ms", "upstream_ms", "bytes_in", "bytes_out", "client_ip"] {
+    for field in [
+        "timestamp",
+        "request_id",
+        "method",
+        "path",
+        "host",
+        "status",
+        "api",
+        "version",
+        "application",
+        "upstream",
+        "duration_ms",
+        "upstream_ms",
+        "bytes_in",
+        "bytes_out",
+        "client_ip",
+    ] {
         assert!(entry.get(field).is_some(), "{field} missing: {line}");
     }
     assert_eq!(entry["status"], 200);
@@ -76,7 +95,10 @@ async fn shutdown_drains_then_lets_in_flight_requests_finish() {
     assert!(eventually(Duration::from_secs(5), async || up.requests() == 1).await);
     gw.signal("TERM");
     let admin = gw.admin();
-    assert!(eventually(Duration::from_secs(2), async || admin.get("/health/ready").await.status == 503).await, "not ready at once");
+    assert!(
+        eventually(Duration::from_secs(2), async || admin.get("/health/ready").await.status == 503).await,
+        "not ready at once"
+    );
     assert_eq!(gw.client().get("/petstore/1.0.0/pets").await.status, 200, "still serving while draining");
     let reply = in_flight.await.unwrap();
     assert_eq!(reply.status, 200, "the in-flight request finished");

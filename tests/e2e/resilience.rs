@@ -25,7 +25,10 @@ async fn load_balance_rotates_and_skips_a_dead_target() {
         assert_eq!(reply.status, 200, "a dead target is skipped, never an error");
         seen.push(reply.echo().upstream);
     }
-    assert!(seen.iter().filter(|u| *u == "a").count() >= 2 && seen.iter().filter(|u| *u == "b").count() >= 2, "{seen:?}");
+    assert!(
+        seen.iter().filter(|u| *u == "a").count() >= 2 && seen.iter().filter(|u| *u == "b").count() >= 2,
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +61,8 @@ async fn all_targets_down_is_503_102503_and_counted() {
 async fn a_slow_upstream_is_504_102504() {
     let slow = Upstream::start("slow").await;
     let endpoint = slow.url();
-    let doc = api("slow", "/slow", &[endpoint], &["GET /x"], "").replace("        urls:", "        timeoutMs: 300\n        urls:");
+    let doc = api("slow", "/slow", &[endpoint], &["GET /x"], "")
+        .replace("        urls:", "        timeoutMs: 300\n        urls:");
     let gw = gateway().api_file("a.yaml", &doc).start().await;
     let reply = gw.client().get("/slow/1.0.0/x?delay_ms=5000").await;
     assert_eq!((reply.status.as_u16(), reply.code()), (504, "102504".into()));
@@ -68,10 +72,13 @@ async fn a_slow_upstream_is_504_102504() {
 
 #[tokio::test]
 async fn idempotent_requests_are_retried_on_listed_statuses_and_posts_are_not() {
-    let flaky = Upstream::with(UpstreamBehavior { name: "flaky".into(), status: Some(503), ..Default::default() }).await;
+    let flaky =
+        Upstream::with(UpstreamBehavior { name: "flaky".into(), status: Some(503), ..Default::default() }).await;
     let healthy = Upstream::start("healthy").await;
-    let doc = api("retry", "/retry", &[flaky.url(), healthy.url()], &["GET /x", "POST /x"], "")
-        .replace("        urls:", "        type: failover\n        retries: {count: 1, statusCodes: [503]}\n        urls:");
+    let doc = api("retry", "/retry", &[flaky.url(), healthy.url()], &["GET /x", "POST /x"], "").replace(
+        "        urls:",
+        "        type: failover\n        retries: {count: 1, statusCodes: [503]}\n        urls:",
+    );
     let gw = gateway().api_file("a.yaml", &doc).start().await;
     let client = gw.client();
     let reply = client.get("/retry/1.0.0/x").await;

@@ -26,7 +26,10 @@ async fn vhosts_select_apis_and_specific_hosts_beat_any_host() {
     let (any, specific) = (Upstream::start("any").await, Upstream::start("specific").await);
     let gw = gateway()
         .api_file("any.yaml", &api("any", "/svc", &[any.url()], &["GET /x"], ""))
-        .api_file("specific.yaml", &api("specific", "/svc", &[specific.url()], &["GET /x"], "vhosts: [API.Example.com]"))
+        .api_file(
+            "specific.yaml",
+            &api("specific", "/svc", &[specific.url()], &["GET /x"], "vhosts: [API.Example.com]"),
+        )
         .api_file("only.yaml", &api("only", "/only", &[specific.url()], &["GET /x"], "vhosts: [api.example.com]"))
         .start()
         .await;
@@ -53,7 +56,8 @@ async fn vhosts_select_apis_and_specific_hosts_beat_any_host() {
 #[tokio::test]
 async fn literal_beats_param_beats_wildcard_and_405_lists_methods() {
     let up = Upstream::start("up").await;
-    let operations = ["GET /items/special", "DELETE /items/{id}", "PUT /items/*", "POST /items", "GET /", "PATCH /files/*"];
+    let operations =
+        ["GET /items/special", "DELETE /items/{id}", "PUT /items/*", "POST /items", "GET /", "PATCH /files/*"];
     let gw = gateway().api_file("a.yaml", &api("items", "/api", &[up.url()], &operations, "")).start().await;
     let client = gw.client();
     let send = |method: &'static str, path: &'static str| {
@@ -100,7 +104,10 @@ async fn trailing_slash_is_optional_and_wildcards_match_bare_paths() {
 #[tokio::test]
 async fn paths_are_normalised_once_and_forwarded_normalised() {
     let up = Upstream::start("up").await;
-    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[format!("{}/v2", up.url())], &["GET /*"], "")).start().await;
+    let gw = gateway()
+        .api_file("a.yaml", &api("pets", "/petstore", &[format!("{}/v2", up.url())], &["GET /*"], ""))
+        .start()
+        .await;
     let client = gw.client();
     for (sent, forwarded) in [
         ("/petstore/1.0.0//pets///7", "/v2/pets/7"),
@@ -141,7 +148,8 @@ async fn dangerous_paths_are_rejected_with_400() {
 #[tokio::test]
 async fn version_placeholder_and_default_version_base_paths() {
     let (v1, v2) = (Upstream::start("v1").await, Upstream::start("v2").await);
-    let v2_api = api("shop-v2", "/{version}/shop", &[v2.url()], &["GET /x"], "").replace("version: 1.0.0", "version: 2.0.0");
+    let v2_api =
+        api("shop-v2", "/{version}/shop", &[v2.url()], &["GET /x"], "").replace("version: 1.0.0", "version: 2.0.0");
     let gw = gateway()
         .api_file("v1.yaml", &api("shop-v1", "/{version}/shop", &[v1.url()], &["GET /x"], "isDefaultVersion: true"))
         .api_file("v2.yaml", &v2_api)
@@ -171,9 +179,14 @@ async fn cors_preflight_is_answered_by_the_gateway() {
     assert_eq!(reply.header("access-control-allow-methods"), Some("GET, POST"));
     assert_eq!(reply.header("access-control-max-age"), Some("600"));
     assert_eq!(up.requests(), 0);
-    let actual = client.request("GET", "/petstore/1.0.0/pets").header("origin", "https://app.example.com").body(empty()).unwrap();
+    let actual = client
+        .request("GET", "/petstore/1.0.0/pets")
+        .header("origin", "https://app.example.com")
+        .body(empty())
+        .unwrap();
     let reply = client.send(actual).await.unwrap();
     assert_eq!(reply.header("access-control-allow-origin"), Some("https://app.example.com"));
-    let foreign = client.request("GET", "/petstore/1.0.0/pets").header("origin", "https://evil.example").body(empty()).unwrap();
+    let foreign =
+        client.request("GET", "/petstore/1.0.0/pets").header("origin", "https://evil.example").body(empty()).unwrap();
     assert_eq!(client.send(foreign).await.unwrap().header("access-control-allow-origin"), None);
 }

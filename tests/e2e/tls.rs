@@ -38,7 +38,9 @@ async fn sni_picks_the_certificate_and_unknown_names_get_the_default() {
         "[tls]\ncert = {d_cert:?}\nkey = {d_key:?}\n[[tls.sni]]\nserver_names = [\"a.example.com\"]\ncert = {a_cert:?}\nkey = {a_key:?}\n[[tls.sni]]\nserver_names = [\"b.example.com\"]\ncert = {b_cert:?}\nkey = {b_key:?}\n"
     );
     let gw = setup.config(&tls).start().await;
-    for (sni, expected) in [("a.example.com", "a.example.com"), ("b.example.com", "b.example.com"), ("localhost", "localhost")] {
+    for (sni, expected) in
+        [("a.example.com", "a.example.com"), ("b.example.com", "b.example.com"), ("localhost", "localhost")]
+    {
         let conn = gw.client().server_name(sni).connect().await.unwrap();
         assert!(subject_names(&conn).iter().any(|n| n.contains(expected)), "{sni}: {:?}", subject_names(&conn));
     }
@@ -69,7 +71,11 @@ async fn certificates_are_reloaded_when_their_files_change() {
 #[tokio::test]
 async fn without_tls_configuration_a_self_signed_localhost_certificate_is_served() {
     let up = Upstream::start("up").await;
-    let gw = gateway().without_tls().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "")).start().await;
+    let gw = gateway()
+        .without_tls()
+        .api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], ""))
+        .start()
+        .await;
     assert!(gw.logs().stderr_text().contains("self-signed"), "a warning is logged");
     // Trust whatever the gateway serves, then check it is a localhost certificate.
     let probe = Client::new(gw.https, gw.pki().ca_pem()).connect().await;

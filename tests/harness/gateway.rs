@@ -299,7 +299,10 @@ impl Logs {
     /// Waits until the process has closed stdout and stderr (after it exited), so every line
     /// it wrote has been captured.
     pub async fn closed(&self) {
-        let done = crate::eventually(Duration::from_secs(10), async || self.closed.load(std::sync::atomic::Ordering::SeqCst) == 2).await;
+        let done = crate::eventually(Duration::from_secs(10), async || {
+            self.closed.load(std::sync::atomic::Ordering::SeqCst) == 2
+        })
+        .await;
         assert!(done, "the gateway's output streams were not closed");
     }
 

@@ -71,7 +71,9 @@ impl SigningKey {
                 let (x, y) = raw[1..].split_at(32);
                 json!({"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig", "x": b64(x), "y": b64(y)})
             }
-            jsonwebtoken::AlgorithmFamily::Ed => json!({"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "use": "sig", "x": b64(raw)}),
+            jsonwebtoken::AlgorithmFamily::Ed => {
+                json!({"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "use": "sig", "x": b64(raw)})
+            }
             jsonwebtoken::AlgorithmFamily::Rsa | jsonwebtoken::AlgorithmFamily::Hmac => {
                 let (n, e) = rsa_components(raw);
                 json!({"kty": "RSA", "kid": self.kid, "use": "sig", "n": b64(n), "e": b64(e)})
@@ -148,10 +150,12 @@ impl Issuer {
                     let service = service_fn(move |_request| {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         let failing = failing.load(Ordering::SeqCst);
-                        let jwks = json!({"keys": keys.lock().unwrap().iter().map(SigningKey::jwk).collect::<Vec<_>>()});
+                        let jwks =
+                            json!({"keys": keys.lock().unwrap().iter().map(SigningKey::jwk).collect::<Vec<_>>()});
                         async move { Ok::<_, Infallible>(jwks_response(failing, &jwks)) }
                     });
-                    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                    let _ =
+                        auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
                 });
             }
         });
@@ -201,7 +205,11 @@ impl Issuer {
     /// A YAML `keyManagers` entry named `name` for this issuer, plus `extra` YAML lines
     /// (e.g. `audiences: [petstore]`).
     pub fn key_manager_yaml(&self, name: &str, extra: &str) -> String {
-        let mut yaml = format!("keyManagers:\n  - name: {name}\n    issuer: \"{}\"\n    jwksUrl: \"{}\"\n", self.issuer(), self.jwks_url());
+        let mut yaml = format!(
+            "keyManagers:\n  - name: {name}\n    issuer: \"{}\"\n    jwksUrl: \"{}\"\n",
+            self.issuer(),
+            self.jwks_url()
+        );
         for line in extra.lines().filter(|l| !l.trim().is_empty()) {
             yaml.push_str(&format!("    {line}\n"));
         }
@@ -216,7 +224,11 @@ impl Drop for Issuer {
 }
 
 fn jwks_response(failing: bool, jwks: &Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(if failing { b"oops".to_vec() } else { serde_json::to_vec(jwks).unwrap() })));
+    let mut response = Response::new(Full::new(Bytes::from(if failing {
+        b"oops".to_vec()
+    } else {
+        serde_json::to_vec(jwks).unwrap()
+    })));
     if failing {
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     }

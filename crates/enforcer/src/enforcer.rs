@@ -6,9 +6,9 @@ use crate::clock::SharedClock;
 use crate::enforcement::Enforcement;
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
+use crate::model::KeyType;
 use crate::principal::Principal;
 use crate::ratelimit::{QuotaStatus, RateLimitSettings, RateLimiter};
-use crate::model::KeyType;
 use crate::rejection::{Rejection, TokenError};
 use crate::token::{Authenticator, TokenSettings};
 

@@ -75,9 +75,9 @@ pub enum NotSubscribed {
 impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
-            Rejection::MissingCredential
-            | Rejection::InvalidToken(_)
-            | Rejection::SubscriptionBlocked => StatusCode::UNAUTHORIZED,
+            Rejection::MissingCredential | Rejection::InvalidToken(_) | Rejection::SubscriptionBlocked => {
+                StatusCode::UNAUTHORIZED
+            }
             Rejection::NotSubscribed(_) | Rejection::SubscriptionInactive | Rejection::MissingScope => {
                 StatusCode::FORBIDDEN
             }
@@ -117,13 +117,17 @@ impl Rejection {
     /// A fixed description for the response body; never the token or an internal error.
     pub fn description(&self) -> &'static str {
         match self {
-            Rejection::MissingCredential => "Make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN'",
+            Rejection::MissingCredential => {
+                "Make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN'"
+            }
             Rejection::InvalidToken(_) => "Make sure you have provided the correct security credentials",
             Rejection::SubscriptionBlocked => "The subscription to this API is blocked for this key type",
             Rejection::NotSubscribed(_) => "The application is not subscribed to this API",
             Rejection::SubscriptionInactive => "The subscription to this API is on hold or rejected",
             Rejection::MissingScope => "The access token does not hold a scope this operation requires",
-            Rejection::ApiBlocked => "This API has been blocked temporarily. Please try again later or contact the system administrators.",
+            Rejection::ApiBlocked => {
+                "This API has been blocked temporarily. Please try again later or contact the system administrators."
+            }
             Rejection::RateLimited(_) => "You have exceeded your quota. Retry after the time given in Retry-After.",
         }
     }

@@ -6,15 +6,17 @@ use std::process::ExitCode;
 use tollgate_adapter::check_directory;
 use tollgate_router::tls::{Tls, TlsMetrics};
 
-use crate::config::{Config, SourceKind};
 use crate::EXIT_FAILURE;
+use crate::config::{Config, SourceKind};
 
 #[allow(clippy::print_stdout)] // printing the report is this command's job
 pub fn main(config: &Config) -> ExitCode {
     let mut errors = Vec::new();
-    if config.tls.is_some() && let Err(error) = TlsMetrics::unregistered().map_err(|e| e.to_string()).and_then(|metrics| {
-        Tls::load(crate::run::tls_settings(config), metrics).map(drop).map_err(|e| e.to_string())
-    }) {
+    if config.tls.is_some()
+        && let Err(error) = TlsMetrics::unregistered().map_err(|e| e.to_string()).and_then(|metrics| {
+            Tls::load(crate::run::tls_settings(config), metrics).map(drop).map_err(|e| e.to_string())
+        })
+    {
         errors.push(format!("tls: {error}"));
     }
     match config.source.kind {

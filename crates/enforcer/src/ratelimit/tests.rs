@@ -105,7 +105,13 @@ impl World {
     }
 
     fn access(&self) -> Access<'_> {
-        Access { api: &self.api, operation: &self.operation, credential: None, client_ip: self.ip , endpoints: KeyTypes::BOTH}
+        Access {
+            api: &self.api,
+            operation: &self.operation,
+            credential: None,
+            client_ip: self.ip,
+            endpoints: KeyTypes::BOTH,
+        }
     }
 
     /// Checks `n` times at the same instant; returns how many were admitted.

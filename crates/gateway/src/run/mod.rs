@@ -108,7 +108,8 @@ pub async fn serve_with(
     let serving: Vec<_> = listeners
         .into_iter()
         .map(|listener| {
-            let (pipeline, settings, shutdown) = (parts.pipeline.clone(), listener_settings.clone(), trigger.subscribe());
+            let (pipeline, settings, shutdown) =
+                (parts.pipeline.clone(), listener_settings.clone(), trigger.subscribe());
             tokio::spawn(async move { listener.serve(pipeline, &settings, shutdown).await })
         })
         .collect();
@@ -153,7 +154,14 @@ async fn build(config: &Config) -> Result<Parts, Fatal> {
         ),
         false => None,
     };
-    let pipeline = Pipeline::new(store.clone(), enforcer, Arc::new(upstreams), router_metrics, access_log, settings::pipeline(config));
+    let pipeline = Pipeline::new(
+        store.clone(),
+        enforcer,
+        Arc::new(upstreams),
+        router_metrics,
+        access_log,
+        settings::pipeline(config),
+    );
     Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, background })
 }
 
@@ -202,7 +210,10 @@ pub struct Signals {
 /// Resolves at the first SIGTERM or SIGINT.
 pub async fn shutdown_signal() -> Result<Signals, Fatal> {
     let fail = |e: std::io::Error| Fatal::Runtime(format!("cannot install signal handlers: {e}"));
-    let mut signals = Signals { terminate: signal(SignalKind::terminate()).map_err(fail)?, interrupt: signal(SignalKind::interrupt()).map_err(fail)? };
+    let mut signals = Signals {
+        terminate: signal(SignalKind::terminate()).map_err(fail)?,
+        interrupt: signal(SignalKind::interrupt()).map_err(fail)?,
+    };
     tokio::select! {
         _ = signals.terminate.recv() => {}
         _ = signals.interrupt.recv() => {}

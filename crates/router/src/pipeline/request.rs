@@ -20,7 +20,11 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Rejects what must never reach routing: ambiguous framing, more than one `Host`
 /// (RFC 9112 §3.2), and oversized headers.
-pub(super) fn check_framing<B>(request: &Request<B>, connection: &Connection, max_header_bytes: usize) -> Result<(), Failure> {
+pub(super) fn check_framing<B>(
+    request: &Request<B>,
+    connection: &Connection,
+    max_header_bytes: usize,
+) -> Result<(), Failure> {
     let headers = request.headers();
     let both = headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING);
     if both || connection.ambiguous_framing {
@@ -99,7 +103,8 @@ mod tests {
     #[test]
     fn header_total_over_the_limit_is_431() {
         let mut big = Request::new(());
-        big.headers_mut().insert("x-big", HeaderValue::from_bytes(&[b'a'; 100]).unwrap_or(HeaderValue::from_static("")));
+        big.headers_mut()
+            .insert("x-big", HeaderValue::from_bytes(&[b'a'; 100]).unwrap_or(HeaderValue::from_static("")));
         assert!(check_framing(&big, &connection(), 200).is_ok());
         assert!(matches!(check_framing(&big, &connection(), 100), Err(Failure::HeadersTooLarge)));
     }

@@ -264,7 +264,8 @@ impl Scanner {
             self.head.content_length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).or(Some(0));
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             self.head.transfer_encoding = true;
-            self.head.chunked = value.rsplit(|b| *b == b',').next().is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"));
+            self.head.chunked =
+                value.rsplit(|b| *b == b',').next().is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(b"upgrade") {
             self.head.upgrade = true;
         }

@@ -58,7 +58,10 @@ fn verdicts_match_requests_in_order() {
     verdicts.ambiguous(2);
     assert!(!verdicts.next_request_is_ambiguous());
     assert!(verdicts.next_request_is_ambiguous());
-    assert!(!verdicts.next_request_is_ambiguous(), "only the first ambiguous head counts: the connection closes after it");
+    assert!(
+        !verdicts.next_request_is_ambiguous(),
+        "only the first ambiguous head counts: the connection closes after it"
+    );
 }
 
 #[test]
