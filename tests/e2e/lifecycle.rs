@@ -84,10 +84,21 @@ async fn one_json_access_log_line_per_request() {
 
 #[tokio::test]
 async fn shutdown_drains_then_lets_in_flight_requests_finish() {
+    drains_then_finishes_in_flight_requests("2").await;
+}
+
+/// One worker thread runs on tokio's current-thread scheduler: the same serving and draining.
+#[tokio::test]
+async fn one_worker_thread_serves_and_drains_alike() {
+    drains_then_finishes_in_flight_requests("1").await;
+}
+
+async fn drains_then_finishes_in_flight_requests(worker_threads: &str) {
     let up = Upstream::start("up").await;
     let mut gw = gateway()
         .api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], ""))
         .config("[shutdown]\ndrain_seconds = 2\ntimeout_seconds = 10")
+        .env("TOKIO_WORKER_THREADS", worker_threads)
         .start()
         .await;
     let client = gw.client();

@@ -34,7 +34,8 @@ pub struct Connection {
 #[derive(Debug)]
 pub(super) struct Exchange {
     started: Instant,
-    at: SystemTime,
+    /// Wall-clock start, only read when the access log is on.
+    at: Option<SystemTime>,
     connection: Connection,
     request_id: HeaderValue,
     /// The request host without port, lowercased (routing input).
@@ -66,18 +67,18 @@ impl Connection {
 // === impl Exchange ===
 
 impl Exchange {
-    pub(super) fn begin<B>(request: &Request<B>, connection: Connection, keep_path: bool) -> Self {
+    pub(super) fn begin<B>(request: &Request<B>, connection: Connection, logged: bool) -> Self {
         let original_host = original_host(request);
         let host = original_host.as_ref().map(|h| routing_host(h.as_bytes())).unwrap_or_default();
         Exchange {
             started: Instant::now(),
-            at: SystemTime::now(),
+            at: logged.then(SystemTime::now),
             connection,
             request_id: request::request_id(request.headers()),
             host,
             original_host,
             method: request.method().clone(),
-            path: keep_path.then(|| request.uri().path().into()),
+            path: logged.then(|| request.uri().path().into()),
             bytes_in: content_length(request.headers()),
             api: None,
             application: None,
@@ -161,7 +162,7 @@ impl Exchange {
 
     fn into_record(self, status: u16) -> Record {
         Record {
-            at: self.at,
+            at: self.at.unwrap_or_else(SystemTime::now),
             request_id: self.request_id,
             method: self.method,
             path: self.path.unwrap_or_default(),

@@ -49,21 +49,32 @@ const IDENTITY_PREFIX: &str = "x-tollgate-";
 ///   identity header name is replaced by `identity`.
 pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) {
     let upgrade = is_websocket_upgrade(version, headers);
-    strip_hop_by_hop(headers, upgrade);
-    headers.remove(HOST);
+    let doomed = doomed_request_headers(headers, fwd);
+    strip_hop_by_hop(headers, upgrade, doomed);
     set_forwarded(headers, fwd);
-    if let Some(name) = fwd.credential_header {
-        headers.remove(name);
+    for (name, value) in fwd.identity {
+        headers.append(name.clone(), value.clone());
     }
-    assert_identity(headers, fwd.identity);
 }
 
+/// The request headers that never reach the upstream besides the hop-by-hop ones: `Host`,
+/// the credential header, every `x-tollgate-*` header and every incoming copy of an identity
+/// header name. One pass over the (few) names present instead of a hashed removal per rule.
+fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<HeaderName> {
+    let asserted = |name: &HeaderName| {
+        name == HOST
+            || fwd.credential_header == Some(name)
+            || name.as_str().starts_with(IDENTITY_PREFIX)
+            || fwd.identity.iter().any(|(identity, _)| identity == name)
+    };
+    headers.keys().filter(|name| asserted(name)).cloned().collect()
+}
 /// Strips hop-by-hop headers from an upstream response, in place (the same set as for
 /// requests). A WebSocket upgrade response (`Connection: upgrade`, `Upgrade: websocket`)
 /// keeps those two headers so the client's upgrade completes.
 pub fn prepare_response_headers(headers: &mut HeaderMap) {
     let upgrade = connection_names(headers, "upgrade") && upgrades_to_websocket(headers);
-    strip_hop_by_hop(headers, upgrade);
+    strip_hop_by_hop(headers, upgrade, Vec::new());
 }
 
 /// `true` for an HTTP/1.1 request that asks to switch to WebSocket.
@@ -77,19 +88,23 @@ pub(super) fn cancel_upgrade(headers: &mut HeaderMap) {
     headers.remove(UPGRADE);
 }
 
-fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+/// Removes the hop-by-hop headers and `also`, in one pass over the names present. A kept
+/// WebSocket upgrade is put back as `Connection: upgrade` with its `Upgrade`.
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, mut also: Vec<HeaderName>) {
     let upgrade = keep_upgrade.then(|| headers.remove(UPGRADE)).flatten();
-    for name in connection_listed(headers) {
+    let listed = connection_listed(headers);
+    also.extend(headers.keys().filter(|name| is_hop_by_hop(name) || listed.contains(name)).cloned());
+    for name in also {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
-    remove_prefixed(headers, PROXY_PREFIX);
     if let Some(upgrade) = upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(UPGRADE, upgrade);
     }
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name) || name.as_str().starts_with(PROXY_PREFIX)
 }
 
 fn set_forwarded(headers: &mut HeaderMap, fwd: &ForwardHeaders<'_>) {
@@ -118,16 +133,6 @@ fn appended_forwarded_for(headers: &HeaderMap, ip: IpAddr) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-fn assert_identity(headers: &mut HeaderMap, identity: &[(HeaderName, HeaderValue)]) {
-    remove_prefixed(headers, IDENTITY_PREFIX);
-    for (name, _) in identity {
-        headers.remove(name);
-    }
-    for (name, value) in identity {
-        headers.append(name.clone(), value.clone());
-    }
-}
-
 /// The header names listed in `Connection` (all lines), except `upgrade` and `Connection` itself.
 fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
@@ -137,13 +142,6 @@ fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
         .filter_map(|token| HeaderName::from_bytes(token.trim_ascii()).ok())
         .filter(|name| *name != UPGRADE && *name != CONNECTION)
         .collect()
-}
-
-fn remove_prefixed(headers: &mut HeaderMap, prefix: &str) {
-    let doomed: Vec<HeaderName> = headers.keys().filter(|name| name.as_str().starts_with(prefix)).cloned().collect();
-    for name in doomed {
-        headers.remove(name);
-    }
 }
 
 /// `true` when a `Connection` header lists `token` (case-insensitive).
