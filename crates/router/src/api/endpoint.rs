@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use http::StatusCode;
 use http::uri::{Authority, Scheme, Uri};
+use http::{HeaderValue, StatusCode};
 
 /// An API's upstreams: production, sandbox, or both (at least one; the adapter checked).
 #[derive(Debug, Default)]
@@ -68,6 +68,9 @@ pub struct Target {
     pub path: Arc<str>,
     /// The URL as configured, for logs.
     pub url: Arc<str>,
+    /// The `Host` header an HTTP/1.1 request to this target carries: the authority, without
+    /// the scheme's default port.
+    pub host: HeaderValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,12 +140,24 @@ impl Target {
             return Err(TargetError::Query);
         }
         let path = parts.path_and_query.as_ref().map_or("", |pq| pq.path()).trim_end_matches('/');
-        Ok(Target { scheme, authority, path: path.into(), url: url.into() })
+        let host = host_header(&scheme, &authority).ok_or(TargetError::NotAbsolute)?;
+        Ok(Target { scheme, authority, path: path.into(), url: url.into(), host })
     }
 
     /// The upstream URI for a request: this target's path + `rest` (the normalised request
     /// path minus the base path) + the original query, byte for byte.
     pub fn uri_for(&self, rest: &str, query: Option<&str>) -> Result<Uri, http::Error> {
+        let path = self.path_and_query(rest, query);
+        Uri::builder().scheme(self.scheme.clone()).authority(self.authority.clone()).path_and_query(path).build()
+    }
+
+    /// The same request target in origin form (path and query only), for a connection
+    /// already made to this target.
+    pub fn origin_uri_for(&self, rest: &str, query: Option<&str>) -> Result<Uri, http::Error> {
+        Uri::builder().path_and_query(self.path_and_query(rest, query)).build()
+    }
+
+    fn path_and_query(&self, rest: &str, query: Option<&str>) -> String {
         let mut path = String::with_capacity(self.path.len() + rest.len() + query.map_or(0, |q| q.len() + 1) + 1);
         path.push_str(&self.path);
         path.push_str(rest);
@@ -153,8 +168,18 @@ impl Target {
             path.push('?');
             path.push_str(query);
         }
-        Uri::builder().scheme(self.scheme.clone()).authority(self.authority.clone()).path_and_query(path).build()
+        path
     }
+}
+
+/// `host[:port]`, the port left out when it is the scheme's default (as hyper-util does).
+fn host_header(scheme: &Scheme, authority: &Authority) -> Option<HeaderValue> {
+    let default_port = if *scheme == Scheme::HTTPS { 443 } else { 80 };
+    let value = match authority.port_u16() {
+        Some(port) if port != default_port => format!("{}:{port}", authority.host()),
+        _ => authority.host().to_owned(),
+    };
+    HeaderValue::try_from(value).ok()
 }
 
 #[cfg(test)]
@@ -169,6 +194,21 @@ mod tests {
     fn contract_example_maps_byte_for_byte() {
         let uri = target("http://10.0.0.5:8080/v2").uri_for("/pets/7", Some("x=1")).ok();
         assert_eq!(uri.map(|u| u.to_string()).as_deref(), Some("http://10.0.0.5:8080/v2/pets/7?x=1"));
+    }
+
+    #[test]
+    fn origin_form_and_host_for_a_made_connection() {
+        let target = target("http://10.0.0.5:8080/v2");
+        let uri = target.origin_uri_for("/pets/7", Some("x=1")).ok();
+        assert_eq!(uri.map(|u| u.to_string()).as_deref(), Some("/v2/pets/7?x=1"));
+        assert_eq!(target.host, "10.0.0.5:8080");
+        assert_eq!(self::target("http://up:80/").host, "up");
+        assert_eq!(self::target("https://up:443").host, "up");
+        assert_eq!(self::target("https://[::1]:8443/a").host, "[::1]:8443");
+        assert_eq!(
+            self::target("http://up/").origin_uri_for("", None).ok().map(|u| u.to_string()).as_deref(),
+            Some("/")
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 use std::ptr;
 
+use http::header::HOST;
+use http::uri::Scheme;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -9,8 +11,9 @@ use tokio::sync::oneshot;
 use super::body::{AttemptBody, RequestBody};
 use super::error::{Cause, ProxyError};
 use super::forward::{cancel_upgrade, is_websocket_upgrade};
+use super::pool::PoolError;
 use super::upgrade;
-use super::upstreams::{Forwarded, UpstreamClient, UpstreamPath};
+use super::upstreams::{Forwarded, UpstreamClients, UpstreamPath};
 use crate::api::{Endpoint, Target};
 
 /// One request's way through an endpoint's targets: attempts, retries, and the body that
@@ -84,7 +87,7 @@ impl<'e> Exchange<'e> {
     }
 
     /// Tries the targets until one answers, or until none is left to try.
-    pub(super) async fn run(&mut self, client: &UpstreamClient) -> Result<Forwarded, ProxyError> {
+    pub(super) async fn run(&mut self, client: &UpstreamClients) -> Result<Forwarded, ProxyError> {
         let mut targets = TargetCycle::new(self.endpoint);
         let mut last_refusal = None;
         while let Some((index, target)) = targets.next() {
@@ -124,8 +127,13 @@ impl<'e> Exchange<'e> {
         }
     }
 
-    async fn attempt(&mut self, client: &UpstreamClient, target: &Target, last_chance: bool) -> Outcome {
-        let uri = match target.uri_for(self.path.rest, self.path.query) {
+    async fn attempt(&mut self, clients: &UpstreamClients, target: &Target, last_chance: bool) -> Outcome {
+        let pool = clients.http1.as_ref().filter(|_| target.scheme == Scheme::HTTP);
+        let uri = match pool {
+            Some(_) => target.origin_uri_for(self.path.rest, self.path.query),
+            None => target.uri_for(self.path.rest, self.path.query),
+        };
+        let uri = match uri {
             Ok(uri) => uri,
             Err(error) => return Outcome::Refused(Cause::new(error)),
         };
@@ -136,7 +144,15 @@ impl<'e> Exchange<'e> {
             }
             None => (AttemptBody::empty(), None),
         };
-        match client.request(self.request(uri, body, last_chance)).await {
+        let mut request = self.request(uri, body, last_chance);
+        let sent = match pool {
+            Some(pool) => {
+                request.headers_mut().insert(HOST, target.host.clone());
+                pool.send(&target.authority, request).await.map_err(SendError::Pool)
+            }
+            None => clients.general.request(request).await.map_err(SendError::General),
+        };
+        match sent {
             Ok(response) => self.answered(response),
             Err(error) if error.is_connect() => self.refused(error, returned),
             Err(error) if self.retries_left > 0 => Outcome::Retry(Cause::new(error)),
@@ -165,7 +181,7 @@ impl<'e> Exchange<'e> {
     }
 
     /// A connect failure sent nothing: the body, if any, comes back for the next target.
-    fn refused(&mut self, error: legacy::Error, returned: Option<oneshot::Receiver<RequestBody>>) -> Outcome {
+    fn refused(&mut self, error: SendError, returned: Option<oneshot::Receiver<RequestBody>>) -> Outcome {
         if let Some(mut returned) = returned {
             match returned.try_recv() {
                 Ok(body) => self.body = Some(body),
@@ -173,6 +189,25 @@ impl<'e> Exchange<'e> {
             }
         }
         Outcome::Refused(Cause::new(error))
+    }
+}
+
+/// Why an attempt got no response, from either kind of client.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error(transparent)]
+    Pool(PoolError),
+    #[error(transparent)]
+    General(legacy::Error),
+}
+
+impl SendError {
+    /// Nothing was sent: the next target may be tried.
+    fn is_connect(&self) -> bool {
+        match self {
+            SendError::Pool(error) => error.is_connect(),
+            SendError::General(error) => error.is_connect(),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Proxying to upstreams: one long-lived [`Upstreams`] holds the pooled HTTP clients, and
+//! Proxying to upstreams: one long-lived [`Upstreams`] holds the pooled HTTP clients (a lean
+//! HTTP/1.1 pool of our own for plain-HTTP targets, hyper-util's client for TLS and HTTP/2), and
 //! [`Upstreams::forward`] sends a request to an [`Endpoint`](crate::api::Endpoint), trying its
 //! targets in order (round robin or failover), retrying what is safe to retry, and bounding the
 //! wait for the response head with the endpoint's timeout.
@@ -13,6 +14,7 @@ mod attempt;
 mod body;
 mod error;
 mod forward;
+mod pool;
 mod upgrade;
 mod upstreams;
 

@@ -17,6 +17,7 @@ use rustls::pki_types::pem::PemObject;
 use super::attempt::Exchange;
 use super::body::{AttemptBody, RequestBody};
 use super::error::ProxyError;
+use super::pool::Http1Pool;
 use crate::api::{Endpoint, UpstreamProtocol};
 
 /// Settings shared by every upstream connection.
@@ -33,14 +34,25 @@ pub struct UpstreamSettings {
 /// The pooled clients to all upstreams: long-lived and shared by every request, so that
 /// connection pools survive snapshot swaps.
 ///
-/// There is one client per (connect timeout, protocol) profile, created on first use;
-/// configurations use a handful. A lookup is a lock-free [`ArcSwap`] load.
+/// There is one set of clients per (connect timeout, protocol) profile, created on first use;
+/// configurations use a handful. A lookup is a lock-free [`ArcSwap`] load. Plain-HTTP
+/// targets spoken to in HTTP/1.1 go through a lean pool of our own ([`Http1Pool`]); TLS and
+/// HTTP/2 targets through hyper-util's client.
 #[derive(Debug)]
 pub struct Upstreams {
     settings: UpstreamSettings,
     /// Verifies upstream certificates; ALPN is set per profile.
     tls: rustls::ClientConfig,
-    clients: ArcSwap<HashMap<Profile, Arc<UpstreamClient>>>,
+    clients: ArcSwap<HashMap<Profile, Arc<UpstreamClients>>>,
+}
+
+/// The clients of one profile.
+#[derive(Debug)]
+pub(super) struct UpstreamClients {
+    /// TLS targets, and every target of an HTTP/2 profile.
+    pub(super) general: UpstreamClient,
+    /// Plain-HTTP targets of an HTTP/1.1 (or ALPN-chosen) profile.
+    pub(super) http1: Option<Arc<Http1Pool>>,
 }
 
 /// The part of an upstream URI that comes from the request.
@@ -160,7 +172,7 @@ impl Upstreams {
         Ok(forwarded)
     }
 
-    fn client(&self, profile: Profile) -> Arc<UpstreamClient> {
+    fn client(&self, profile: Profile) -> Arc<UpstreamClients> {
         match self.clients.load().get(&profile) {
             Some(client) => Arc::clone(client),
             None => self.insert_client(profile),
@@ -169,8 +181,12 @@ impl Upstreams {
 
     /// Adds a client for `profile`, unless a concurrent request just did.
     #[cold]
-    fn insert_client(&self, profile: Profile) -> Arc<UpstreamClient> {
-        let fresh = Arc::new(self.build_client(profile));
+    fn insert_client(&self, profile: Profile) -> Arc<UpstreamClients> {
+        let http1 = (profile.wire != Wire::Http2).then(|| {
+            let settings = &self.settings;
+            Http1Pool::start(profile.connect_timeout, settings.pool_idle_timeout, settings.pool_max_idle_per_host)
+        });
+        let fresh = Arc::new(UpstreamClients { general: self.build_client(profile), http1 });
         let previous = self.clients.rcu(|clients| {
             let mut clients = HashMap::clone(clients);
             clients.entry(profile).or_insert_with(|| Arc::clone(&fresh));
