@@ -69,6 +69,10 @@ impl AdapterMetrics {
                 &["reason"],
             )?,
         };
+        // Every reason starts at 0, so that the first failure is an increase a rate can see.
+        for reason in SyncFailure::ALL {
+            metrics.sync_failures.with_label_values(&[reason.as_str()]);
+        }
         Ok(metrics)
     }
 
@@ -96,6 +100,16 @@ impl AdapterMetrics {
 // === impl SyncFailure ===
 
 impl SyncFailure {
+    pub const ALL: [SyncFailure; 7] = [
+        SyncFailure::Network,
+        SyncFailure::Server,
+        SyncFailure::Unauthorized,
+        SyncFailure::Resync,
+        SyncFailure::Decode,
+        SyncFailure::Io,
+        SyncFailure::Protocol,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SyncFailure::Network => "network",
@@ -124,5 +138,32 @@ impl EntityCounts {
             EntityKind::RevokedToken => self.revoked_token,
             EntityKind::Document => 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus::{Encoder, TextEncoder};
+
+    use super::*;
+
+    fn scrape(registry: &Registry) -> String {
+        let mut text = Vec::new();
+        TextEncoder::new().encode(&registry.gather(), &mut text).unwrap_or_default();
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    #[test]
+    fn every_sync_failure_reason_is_exported_from_the_start() -> prometheus::Result<()> {
+        let registry = Registry::new();
+        let metrics = AdapterMetrics::register(&registry)?;
+        let text = scrape(&registry);
+        for reason in SyncFailure::ALL {
+            let series = format!("tollgate_config_sync_failures_total{{reason=\"{}\"}} 0", reason.as_str());
+            assert!(text.contains(&series), "missing {series} in\n{text}");
+        }
+        metrics.record_sync_failure(SyncFailure::Server);
+        assert!(scrape(&registry).contains("tollgate_config_sync_failures_total{reason=\"server\"} 1"));
+        Ok(())
     }
 }
