@@ -33,8 +33,9 @@ use super::body::AttemptBody;
 #[path = "tests/pool.rs"]
 mod tests;
 
-/// Idle connections of one pool, by upstream authority.
-type Idle = HashMap<Authority, Vec<IdleConnection>>;
+/// Idle connections of one pool, by upstream authority as configured (`Authority` hashes
+/// byte by byte, case-folded; the configured text hashes in one go).
+type Idle = HashMap<Box<str>, Vec<IdleConnection>, foldhash::fast::RandomState>;
 
 /// The HTTP/1.1 connections to plain-HTTP upstreams of one connect-timeout profile.
 #[derive(Debug)]
@@ -105,7 +106,7 @@ impl Http1Pool {
     /// The most recently returned ready connection to `authority`; closed ones are dropped.
     fn checkout(&self, authority: &Authority) -> Option<SendRequest<AttemptBody>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let connections = idle.get_mut(authority)?;
+        let connections = idle.get_mut(authority.as_str())?;
         while let Some(index) = connections.iter().rposition(|c| c.sender.is_ready() || c.sender.is_closed()) {
             let connection = connections.swap_remove(index);
             if !connection.sender.is_closed() {
@@ -121,11 +122,11 @@ impl Http1Pool {
         }
         let connection = IdleConnection { sender, since: Instant::now() };
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        match idle.get_mut(authority) {
+        match idle.get_mut(authority.as_str()) {
             Some(connections) if connections.len() < self.max_idle_per_host => connections.push(connection),
             Some(_) => {} // Over the cap: dropping the sender closes the connection.
             None => {
-                idle.insert(authority.clone(), vec![connection]);
+                idle.insert(authority.as_str().into(), vec![connection]);
             }
         }
     }
