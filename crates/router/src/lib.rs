@@ -10,6 +10,7 @@ mod access_log;
 pub mod api;
 mod body;
 mod failure;
+pub mod file_events;
 mod metrics;
 pub mod path;
 pub mod pipeline;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tollgate_router::file_events::is_change;
 
 use super::SourceError;
 use super::directory::{DirectoryLoader, Fingerprint, Load};
@@ -83,7 +84,9 @@ impl FileSource {
     pub fn spawn_watch(self: Arc<Self>) -> Result<FileWatch, SourceError> {
         let (notify_tx, notify_rx) = mpsc::channel(1);
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
+            // Not the opens and reads of our own reloads (they would reload in a loop), but a
+            // notification error (events may have been lost) is a reason to look.
+            if event.is_err() || event.is_ok_and(|event| is_change(event.kind)) {
                 // A full channel already holds a pending wake-up.
                 let _ = notify_tx.try_send(());
             }

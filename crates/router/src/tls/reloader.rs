@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::Tls;
 use super::catalog::Refresh;
+use crate::file_events::is_change;
 
 /// Writers replace a cert and its key one after the other, often in several steps: wait for the
 /// burst of events to settle before reading.
@@ -95,13 +95,4 @@ fn watch_dirs(dirs: &[PathBuf], events: mpsc::Sender<()>) -> Option<RecommendedW
         }
     }
     Some(watcher)
-}
-
-fn is_change(kind: EventKind) -> bool {
-    match kind {
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        // Includes the opens and closes of our own reads: reacting to them would loop.
-        EventKind::Access(_) => false,
-        EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Other => true,
-    }
 }
