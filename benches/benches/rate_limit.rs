@@ -152,6 +152,8 @@ fn caller(i: usize, subscription: &str, application: &str) -> Principal {
         owner: "owner".into(),
         policy: application.into(),
         attributes: BTreeMap::new(),
+        id_header: None,
+        name_header: None,
     };
     let sub = Subscription {
         id: format!("sub-{i}").into(),

@@ -110,6 +110,8 @@ fn fixture(signers: &[&Signer]) -> Fixture {
         owner: "bob".into(),
         policy: "Unlimited".into(),
         attributes: Default::default(),
+        id_header: None,
+        name_header: None,
     };
     let subscription = Subscription {
         id: "sub-1".into(),

@@ -34,9 +34,13 @@ impl TryFrom<ApplicationDto<'_>> for Application {
     type Error = FieldError;
 
     fn try_from(dto: ApplicationDto<'_>) -> Result<Self, FieldError> {
+        let id: Arc<str> = required(dto.id, "id")?;
+        let name: Arc<str> = optional_text(dto.name, "name")?;
         Ok(Application {
-            id: required(dto.id, "id")?,
-            name: optional_text(dto.name, "name")?,
+            id_header: Application::header_value(&id),
+            name_header: Application::header_value(&name),
+            id,
+            name,
             owner: optional_text(dto.owner, "owner")?,
             policy: optional_name(dto.policy, "policy")?.unwrap_or_else(|| Policy::UNLIMITED.into()),
             attributes: attributes(dto.attributes.unwrap_or_default())?,

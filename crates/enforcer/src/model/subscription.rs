@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use http::HeaderValue;
+
 /// Whether a consumer key (and so a token) is for production or sandbox traffic; it picks the
 /// API endpoint the request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +20,17 @@ pub struct Application {
     /// An `application` policy name; resolved when the snapshot is built.
     pub policy: Arc<str>,
     pub attributes: BTreeMap<Arc<str>, Arc<str>>,
+    /// `id` and `name` as header values for the upstream, made once when the snapshot is
+    /// built rather than per request (`None`: not a valid header value, not sent).
+    pub id_header: Option<HeaderValue>,
+    pub name_header: Option<HeaderValue>,
+}
+
+impl Application {
+    /// `text` as a header value, if it can be one.
+    pub fn header_value(text: &str) -> Option<HeaderValue> {
+        HeaderValue::from_str(text).ok()
+    }
 }
 
 /// Binds a key manager's consumer key to an application.

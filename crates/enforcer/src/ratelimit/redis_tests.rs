@@ -162,6 +162,8 @@ fn subscriber(subscription: &str) -> Principal {
         owner: "o".into(),
         policy: Policy::UNLIMITED.into(),
         attributes: BTreeMap::new(),
+        id_header: None,
+        name_header: None,
     };
     Principal {
         subject: "alice".into(),

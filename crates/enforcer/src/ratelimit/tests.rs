@@ -48,6 +48,8 @@ fn principal(subscription_policy: &str, application_policy: &str, subject: &str)
         owner: "alice".into(),
         policy: application_policy.into(),
         attributes: BTreeMap::new(),
+        id_header: None,
+        name_header: None,
     };
     let subscription = Subscription {
         id: "sub-1".into(),

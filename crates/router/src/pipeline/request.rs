@@ -67,8 +67,8 @@ pub(super) fn identity_headers(principal: Option<&Principal>) -> Vec<(HeaderName
     };
     let mut headers = vec![(KEY_TYPE, key_type)];
     if let Some(app) = &principal.application {
-        headers.extend(HeaderValue::from_str(&app.id).ok().map(|v| (APPLICATION_ID, v)));
-        headers.extend(HeaderValue::from_str(&app.name).ok().map(|v| (APPLICATION_NAME, v)));
+        headers.extend(app.id_header.clone().map(|v| (APPLICATION_ID, v)));
+        headers.extend(app.name_header.clone().map(|v| (APPLICATION_NAME, v)));
     }
     headers
 }

@@ -189,6 +189,8 @@ pub(super) fn enforcement(key_manager: KeyManager, status: SubscriptionStatus) -
         owner: "bob".into(),
         policy: "Unlimited".into(),
         attributes: Default::default(),
+        id_header: None,
+        name_header: None,
     };
     let mapping = |consumer_key: &str, key_type| KeyMapping {
         application_id: APP_ID.into(),
