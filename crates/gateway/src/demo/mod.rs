@@ -34,7 +34,6 @@ pub use issuer::{AUDIENCE, CONSUMER_KEY, DemoIssuer};
 use crate::cli::DemoArgs;
 use crate::config::{Config, SourceKind, TlsConfig};
 use crate::run::{self, Fatal};
-use crate::{EXIT_FAILURE, EXIT_USAGE};
 
 /// The upstream address the sample APIs name (config/apis/petstore.yaml).
 pub const SAMPLE_UPSTREAM: &str = "http://127.0.0.1:9080";
@@ -54,23 +53,7 @@ pub enum DemoError {
 
 /// Runs the demo until SIGTERM or SIGINT; returns the process exit code.
 pub fn main(config: Config, args: &DemoArgs) -> ExitCode {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("tollgate-demo").build();
-    let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(config, args)),
-        Err(error) => Err(Fatal::Runtime(format!("cannot start the runtime: {error}"))),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Fatal::Config(error)) => {
-            tracing::error!(%error, "configuration error");
-            ExitCode::from(EXIT_USAGE)
-        }
-        Err(Fatal::Runtime(error)) => {
-            tracing::error!(%error, "demo failed");
-            ExitCode::from(EXIT_FAILURE)
-        }
-    }
+    run::block_on_to_exit(run(config, args))
 }
 
 /// Starts the upstream and the issuer, serves the gateway, prints the guide once it is ready.

@@ -42,9 +42,15 @@ pub fn tls_settings(config: &Config) -> tollgate_router::tls::TlsSettings {
 
 /// Runs the gateway to completion; returns the process exit code.
 pub fn main(config: Config) -> ExitCode {
+    block_on_to_exit(serve(config, shutdown_signal()))
+}
+
+/// Runs `task` (the gateway, or the demo around it) on the gateway's runtime and turns how
+/// it ended into the process exit code.
+pub(crate) fn block_on_to_exit(task: impl Future<Output = Result<(), Fatal>>) -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let result = match build_runtime() {
-        Ok(runtime) => runtime.block_on(serve(config, shutdown_signal())),
+        Ok(runtime) => runtime.block_on(task),
         Err(error) => Err(Fatal::Runtime(format!("cannot start the runtime: {error}"))),
     };
     match result {
