@@ -45,6 +45,25 @@ async fn start(plane: &ControlPlane, extra: &str) -> GatewayProcess {
     setup(plane, extra).0.start().await
 }
 
+/// An upstream, a control plane that deployed API `a` to it, and a gateway already serving
+/// `/a/v1/` from that control plane: where the fault tests start.
+struct ServingA {
+    up: Upstream,
+    plane: ControlPlane,
+    gw: GatewayProcess,
+    client: Client,
+}
+
+async fn serving_a() -> ServingA {
+    let up = Upstream::start("up").await;
+    let plane = ControlPlane::start().await;
+    plane.deploy(api("a", &up));
+    let gw = start(&plane, "").await;
+    let client = gw.client();
+    assert!(answers(&client, "/a/v1/", 200).await);
+    ServingA { up, plane, gw, client }
+}
+
 /// The status of `GET path` through the gateway (a new connection each time).
 async fn status(client: &Client, path: &str) -> u16 {
     let request = client.request("GET", path).body(empty()).unwrap();

@@ -30,6 +30,12 @@ pub fn install_crypto() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
+/// The `key=value` pairs of a URI query (a bare `key` has an empty value), for the test
+/// servers' knobs.
+pub(crate) fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (&str, &str)> {
+    query.unwrap_or("").split('&').map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+}
+
 /// Waits until `condition` holds, checking every 20 ms, at most `within`; returns whether it did.
 /// For observable effects of asynchronous work (a reload, a sync) — never for timing assertions.
 pub async fn eventually(within: std::time::Duration, mut condition: impl AsyncFnMut() -> bool) -> bool {

@@ -164,8 +164,7 @@ struct Query {
 impl Query {
     fn parse(query: Option<&str>) -> Query {
         let mut parsed = Query::default();
-        for pair in query.unwrap_or("").split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (key, value) in crate::query_pairs(query) {
             match key {
                 "status" => parsed.status = value.parse().ok(),
                 "delay_ms" => parsed.delay = Duration::from_millis(value.parse().unwrap_or(0)),

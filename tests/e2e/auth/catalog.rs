@@ -42,6 +42,16 @@ impl Catalog {
         Catalog::default()
     }
 
+    /// The simplest secured setup: the key manager for `issuer`, API `pets` with `GET /items`
+    /// to `up`, and application `app` (production key `consumer_key`) subscribed to it.
+    pub(super) fn one_subscriber(issuer: &Issuer, up: &Upstream, app: &str, consumer_key: &str) -> Self {
+        Catalog::new()
+            .key_manager(issuer, "")
+            .api(ApiSpec::new("pets", up).get("/items", &[]))
+            .application(app, consumer_key, KeyType::Production)
+            .subscription("pets", app, "UNBLOCKED")
+    }
+
     /// The key manager [`KM`] for `issuer`, plus extra YAML fields (e.g. `audiences: [pets]`).
     pub(super) fn key_manager(mut self, issuer: &Issuer, extra: &str) -> Self {
         let yaml = issuer.key_manager_yaml(KM, extra);

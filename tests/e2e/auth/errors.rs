@@ -14,11 +14,7 @@ async fn a_valid_token_reaches_the_upstream_and_a_missing_one_is_401() {
     let key = SigningKey::rsa("k1");
     let issuer = Issuer::start(vec![key.clone()]).await;
     let up = Upstream::start("up").await;
-    let catalog = Catalog::new()
-        .key_manager(&issuer, "")
-        .api(ApiSpec::new("pets", &up).get("/items", &[]))
-        .application("app-1", "ck-1", KeyType::Production)
-        .subscription("pets", "app-1", "UNBLOCKED");
+    let catalog = Catalog::one_subscriber(&issuer, &up, "app-1", "ck-1");
     let gw = gateway().api_file("a.yaml", &catalog.yaml()).start().await;
     let client = gw.client();
     assert_rejected(&get(&client, "/pets/1/items", None).await, (401, "900902"), "no credential");

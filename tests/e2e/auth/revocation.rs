@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tollgate_tests::{Issuer, SigningKey, Upstream, eventually};
 
-use super::catalog::{ApiSpec, Catalog, KeyType};
+use super::catalog::Catalog;
 use super::{assert_rejected, get, token};
 use crate::support::gateway;
 
@@ -15,11 +15,7 @@ async fn a_revoked_token_is_401_900901_also_after_it_was_accepted_and_cached() {
     let key = SigningKey::rsa("k1");
     let issuer = Issuer::start(vec![key.clone()]).await;
     let up = Upstream::start("up").await;
-    let catalog = Catalog::new()
-        .key_manager(&issuer, "")
-        .api(ApiSpec::new("pets", &up).get("/items", &[]))
-        .application("app", "ck-app", KeyType::Production)
-        .subscription("pets", "app", "UNBLOCKED");
+    let catalog = Catalog::one_subscriber(&issuer, &up, "app", "ck-app");
     let gw = gateway()
         .api_file("a.yaml", &catalog.yaml())
         .api_file("revoked.yaml", &Catalog::new().revoked_jti("jti-gone").yaml())

@@ -7,17 +7,12 @@ use serde_json::json;
 use tollgate_tests::control_plane::ControlPlane;
 use tollgate_tests::{Upstream, eventually};
 
-use super::{SOON, answers, api, config, ready, setup, start, status, sync_failures};
+use super::{SOON, ServingA, answers, api, config, ready, serving_a, setup, start, status, sync_failures};
 use crate::support::gateway;
 
 #[tokio::test]
 async fn serving_continues_while_the_control_plane_fails_or_is_down_and_sync_resumes() {
-    let up = Upstream::start("up").await;
-    let plane = ControlPlane::start().await;
-    plane.deploy(api("a", &up));
-    let gw = start(&plane, "").await;
-    let client = gw.client();
-    assert!(answers(&client, "/a/v1/", 200).await);
+    let ServingA { up, plane, gw, client } = serving_a().await;
 
     plane.drop_next_polls(1);
     assert!(eventually(SOON, async || sync_failures(&gw, "network").await >= 1.0).await, "a poll dropped mid-way");

@@ -6,7 +6,7 @@ use serde_json::json;
 use tollgate_tests::control_plane::ControlPlane;
 use tollgate_tests::{Upstream, eventually};
 
-use super::{SOON, answers, api, config, start, status, sync_failures};
+use super::{SOON, ServingA, answers, api, config, serving_a, start, status, sync_failures};
 
 #[tokio::test]
 async fn a_deployed_api_is_routable_within_a_second_and_gone_once_undeployed() {
@@ -52,12 +52,7 @@ async fn unknown_event_types_are_skipped_logged_once_and_still_count() {
 
 #[tokio::test]
 async fn a_gap_in_revisions_is_healed_by_a_new_snapshot() {
-    let up = Upstream::start("up").await;
-    let plane = ControlPlane::start().await;
-    plane.deploy(api("a", &up));
-    let gw = start(&plane, "").await;
-    let client = gw.client();
-    assert!(answers(&client, "/a/v1/", 200).await);
+    let ServingA { up, plane, gw, client } = serving_a().await;
     plane.skip_revision();
     plane.deploy(api("b", &up));
     assert!(answers(&client, "/b/v1/", 200).await, "the event after the gap arrives by snapshot");
@@ -68,12 +63,7 @@ async fn a_gap_in_revisions_is_healed_by_a_new_snapshot() {
 
 #[tokio::test]
 async fn a_410_is_healed_by_a_new_snapshot() {
-    let up = Upstream::start("up").await;
-    let plane = ControlPlane::start().await;
-    plane.deploy(api("a", &up));
-    let gw = start(&plane, "").await;
-    let client = gw.client();
-    assert!(answers(&client, "/a/v1/", 200).await);
+    let ServingA { up, plane, gw, client } = serving_a().await;
     // The control plane moves on and forgets its log while the gateway cannot poll.
     plane.down().await;
     plane.deploy(api("b", &up));

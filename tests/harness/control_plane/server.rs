@@ -145,8 +145,7 @@ struct Query {
 impl Query {
     fn parse(query: Option<&str>) -> Query {
         let mut parsed = Query::default();
-        for pair in query.unwrap_or("").split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (key, value) in crate::query_pairs(query) {
             match key {
                 "environment" => parsed.environment = Some(value.replace('+', " ")),
                 "after" => parsed.after = value.parse().ok(),
