@@ -3,14 +3,14 @@ use std::ptr;
 use http::header::HOST;
 use http::uri::Scheme;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::client::legacy;
 use tokio::sync::oneshot;
 
-use super::body::{AttemptBody, RequestBody};
+use super::body::{AttemptBody, RequestBody, UpstreamBody};
 use super::error::{Cause, ProxyError};
 use super::forward::{cancel_upgrade, is_websocket_upgrade};
+use super::lean::{LeanError, LeanRequest};
 use super::pool::PoolError;
 use super::upgrade;
 use super::upstreams::{Forwarded, UpstreamClients, UpstreamPath};
@@ -35,7 +35,7 @@ pub(super) struct Exchange<'e> {
 
 /// How one attempt ended.
 enum Outcome {
-    Answered(Response<Incoming>),
+    Answered(Response<UpstreamBody>),
     /// The target could not be connected to; the next one may be tried.
     Refused(Cause),
     /// A failure or status that this request may retry on the next target.
@@ -119,7 +119,7 @@ impl<'e> Exchange<'e> {
     }
 
     /// On a `101` answer to a WebSocket upgrade, splices the two connections.
-    pub(super) fn complete_upgrade(&mut self, response: &mut Response<Incoming>) {
+    pub(super) fn complete_upgrade(&mut self, response: &mut Response<UpstreamBody>) {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client) = self.on_upgrade.take()
         {
@@ -128,7 +128,9 @@ impl<'e> Exchange<'e> {
     }
 
     async fn attempt(&mut self, clients: &UpstreamClients, target: &Target, last_chance: bool) -> Outcome {
-        let pool = clients.http1.as_ref().filter(|_| target.scheme == Scheme::HTTP);
+        let plain = target.scheme == Scheme::HTTP;
+        let lean = clients.lean.as_ref().filter(|_| plain && self.body.is_none() && self.on_upgrade.is_none());
+        let pool = clients.http1.as_ref().filter(|_| plain);
         let uri = match pool {
             Some(_) => target.origin_uri_for(self.path.rest, self.path.query),
             None => target.uri_for(self.path.rest, self.path.query),
@@ -137,6 +139,16 @@ impl<'e> Exchange<'e> {
             Ok(uri) => uri,
             Err(error) => return Outcome::Refused(Cause::new(error)),
         };
+        if let Some(lean) = lean {
+            let request = LeanRequest {
+                method: &self.method,
+                target: uri.path_and_query().map_or("/", |target| target.as_str()),
+                host: &target.host,
+                headers: &self.headers,
+            };
+            let sent = lean.send(&target.authority, request).await;
+            return self.outcome(sent.map(|response| response.map(UpstreamBody::from)).map_err(SendError::Lean), None);
+        }
         let (body, returned) = match self.body.take() {
             Some(body) => {
                 let (body, returned) = AttemptBody::once(body);
@@ -152,6 +164,14 @@ impl<'e> Exchange<'e> {
             }
             None => clients.general.request(request).await.map_err(SendError::General),
         };
+        self.outcome(sent.map(|response| response.map(UpstreamBody::from)), returned)
+    }
+
+    fn outcome(
+        &mut self,
+        sent: Result<Response<UpstreamBody>, SendError>,
+        returned: Option<oneshot::Receiver<RequestBody>>,
+    ) -> Outcome {
         match sent {
             Ok(response) => self.answered(response),
             Err(error) if error.is_connect() => self.refused(error, returned),
@@ -172,7 +192,7 @@ impl<'e> Exchange<'e> {
         request
     }
 
-    fn answered(&self, response: Response<Incoming>) -> Outcome {
+    fn answered(&self, response: Response<UpstreamBody>) -> Outcome {
         let status = response.status();
         match self.retries_left > 0 && self.endpoint.settings.retries.status_codes.contains(&status) {
             true => Outcome::Retry(Cause::new(format!("upstream answered {status}"))),
@@ -199,6 +219,8 @@ enum SendError {
     Pool(PoolError),
     #[error(transparent)]
     General(legacy::Error),
+    #[error(transparent)]
+    Lean(LeanError),
 }
 
 impl SendError {
@@ -207,6 +229,7 @@ impl SendError {
         match self {
             SendError::Pool(error) => error.is_connect(),
             SendError::General(error) => error.is_connect(),
+            SendError::Lean(error) => error.is_connect(),
         }
     }
 }

@@ -6,6 +6,8 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
+use super::lean::LeanBody;
+
 /// A request body on its way upstream: the client's body, streamed as it arrives, or none.
 #[derive(Debug, Default)]
 pub enum RequestBody {
@@ -111,6 +113,60 @@ impl Drop for AttemptBody {
         if let Some(reclaim) = self.reclaim.take() {
             // The receiver is gone only when the exchange itself was dropped (timeout).
             let _ = reclaim.send(std::mem::take(&mut self.body));
+        }
+    }
+}
+
+/// A response body streaming from an upstream: through hyper's client, or read by the lean
+/// exchange straight from its connection.
+#[derive(Debug)]
+pub struct UpstreamBody(Upstream);
+
+#[derive(Debug)]
+enum Upstream {
+    Hyper(Incoming),
+    Lean(LeanBody),
+}
+
+/// Why an upstream response body broke off.
+pub type UpstreamBodyError = Box<dyn std::error::Error + Send + Sync>;
+
+// === impl UpstreamBody ===
+
+impl From<Incoming> for UpstreamBody {
+    fn from(body: Incoming) -> Self {
+        UpstreamBody(Upstream::Hyper(body))
+    }
+}
+
+impl From<LeanBody> for UpstreamBody {
+    fn from(body: LeanBody) -> Self {
+        UpstreamBody(Upstream::Lean(body))
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = UpstreamBodyError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match &mut self.get_mut().0 {
+            Upstream::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            Upstream::Lean(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Upstream::Hyper(body) => body.is_end_stream(),
+            Upstream::Lean(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            Upstream::Hyper(body) => body.size_hint(),
+            Upstream::Lean(body) => body.size_hint(),
         }
     }
 }

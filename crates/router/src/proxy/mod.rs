@@ -14,11 +14,13 @@ mod attempt;
 mod body;
 mod error;
 mod forward;
+mod idle;
+mod lean;
 mod pool;
 mod upgrade;
 mod upstreams;
 
-pub use body::RequestBody;
+pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
 pub use forward::{ForwardHeaders, prepare_request_headers, prepare_response_headers};
 pub use upstreams::{Forwarded, UpstreamPath, UpstreamSettings, Upstreams, UpstreamsError};

@@ -15,9 +15,8 @@
 //! hyper-util's retry of canceled requests. Idle connections older than the idle timeout are
 //! swept periodically; dropping the sender closes the connection.
 
-use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::uri::Authority;
@@ -25,31 +24,19 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use super::body::AttemptBody;
+use super::idle::{self, IdleConnections, State, Sweep};
 
 #[cfg(test)]
 #[path = "tests/pool.rs"]
 mod tests;
 
-/// Idle connections of one pool, by upstream authority as configured (`Authority` hashes
-/// byte by byte, case-folded; the configured text hashes in one go).
-type Idle = HashMap<Box<str>, Vec<IdleConnection>, foldhash::fast::RandomState>;
-
 /// The HTTP/1.1 connections to plain-HTTP upstreams of one connect-timeout profile.
 #[derive(Debug)]
 pub(super) struct Http1Pool {
     connect_timeout: Duration,
-    idle_timeout: Duration,
-    max_idle_per_host: usize,
-    idle: Mutex<Idle>,
-}
-
-#[derive(Debug)]
-struct IdleConnection {
-    sender: SendRequest<AttemptBody>,
-    since: Instant,
+    idle: IdleConnections<SendRequest<AttemptBody>>,
 }
 
 /// Why a request got no response from a pooled connection.
@@ -72,8 +59,8 @@ impl Http1Pool {
     /// A pool whose idle connections are swept every `idle_timeout` (at least every second)
     /// for as long as the pool lives. Must be called within a tokio runtime.
     pub(super) fn start(connect_timeout: Duration, idle_timeout: Duration, max_idle_per_host: usize) -> Arc<Self> {
-        let pool = Arc::new(Http1Pool { connect_timeout, idle_timeout, max_idle_per_host, idle: Mutex::default() });
-        tokio::spawn(sweep_every(Arc::downgrade(&pool), idle_timeout.max(Duration::from_secs(1))));
+        let pool = Arc::new(Http1Pool { connect_timeout, idle: IdleConnections::new(idle_timeout, max_idle_per_host) });
+        tokio::spawn(idle::sweep_every(Arc::downgrade(&pool), idle::sweep_period(idle_timeout)));
         pool
     }
 
@@ -105,43 +92,23 @@ impl Http1Pool {
 
     /// The most recently returned ready connection to `authority`; closed ones are dropped.
     fn checkout(&self, authority: &Authority) -> Option<SendRequest<AttemptBody>> {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let connections = idle.get_mut(authority.as_str())?;
-        while let Some(index) = connections.iter().rposition(|c| c.sender.is_ready() || c.sender.is_closed()) {
-            let connection = connections.swap_remove(index);
-            if !connection.sender.is_closed() {
-                return Some(connection.sender);
-            }
-        }
-        None
+        self.idle.take(authority, |sender| match () {
+            _ if sender.is_closed() => State::Closed,
+            _ if sender.is_ready() => State::Ready,
+            _ => State::Busy,
+        })
     }
 
     fn checkin(&self, authority: &Authority, sender: SendRequest<AttemptBody>) {
-        if sender.is_closed() {
-            return;
-        }
-        let connection = IdleConnection { sender, since: Instant::now() };
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        match idle.get_mut(authority.as_str()) {
-            Some(connections) if connections.len() < self.max_idle_per_host => connections.push(connection),
-            Some(_) => {} // Over the cap: dropping the sender closes the connection.
-            None => {
-                idle.insert(authority.as_str().into(), vec![connection]);
-            }
+        if !sender.is_closed() {
+            self.idle.put(authority, sender);
         }
     }
 
     async fn connect(&self, authority: &Authority) -> Result<SendRequest<AttemptBody>, PoolError> {
-        let connect_error = |source| PoolError::Connect { authority: authority.clone(), source };
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(80);
-        let stream = match tokio::time::timeout(self.connect_timeout, TcpStream::connect((host, port))).await {
-            Ok(connected) => connected.map_err(connect_error)?,
-            Err(_) => return Err(connect_error(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))),
-        };
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "set_nodelay failed on an upstream connection");
-        }
+        let stream = idle::connect(authority, self.connect_timeout)
+            .await
+            .map_err(|source| PoolError::Connect { authority: authority.clone(), source })?;
         let handshake = http1::Builder::new().handshake(TokioIo::new(stream)).await;
         let (sender, connection) =
             handshake.map_err(|source| PoolError::Handshake { authority: authority.clone(), source })?;
@@ -153,25 +120,21 @@ impl Http1Pool {
         Ok(sender)
     }
 
-    /// Drops idle connections that are closed or, at `now`, older than the idle timeout.
-    fn sweep(&self, now: Instant) {
-        let Some(oldest) = now.checked_sub(self.idle_timeout) else { return };
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.retain(|_, connections| {
-            connections.retain(|c| !c.sender.is_closed() && c.since > oldest);
-            !connections.is_empty()
-        });
-    }
-
     #[cfg(test)]
     fn idle_count(&self) -> usize {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).values().map(Vec::len).sum()
+        self.idle.count(|_| true)
     }
 
     #[cfg(test)]
     fn idle_closed_count(&self) -> usize {
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.values().flatten().filter(|c| c.sender.is_closed()).count()
+        self.idle.count(SendRequest::is_closed)
+    }
+}
+
+impl Sweep for Http1Pool {
+    /// Drops idle connections that are closed or, at `now`, older than the idle timeout.
+    fn sweep(&self, now: Instant) {
+        self.idle.sweep(now, |sender| !sender.is_closed());
     }
 }
 
@@ -179,17 +142,5 @@ impl PoolError {
     /// `true` when nothing was sent, so the next target may be tried with the same body.
     pub(super) fn is_connect(&self) -> bool {
         matches!(self, PoolError::Connect { .. } | PoolError::Handshake { .. })
-    }
-}
-
-async fn sweep_every(pool: Weak<Http1Pool>, every: Duration) {
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match pool.upgrade() {
-            Some(pool) => pool.sweep(Instant::now()),
-            None => return,
-        }
     }
 }

@@ -1,12 +1,11 @@
 use http::Response;
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 /// Splices a client's upgraded connection with the upstream's, once both switch protocols.
 /// The client's switches when the pipeline returns `response` (the upstream's `101`) to it;
 /// either side closing or failing ends the tunnel.
-pub(super) fn splice(client: OnUpgrade, response: &mut Response<Incoming>) {
+pub(super) fn splice<B>(client: OnUpgrade, response: &mut Response<B>) {
     let upstream = hyper::upgrade::on(response);
     tokio::spawn(async move {
         match tunnel(client, upstream).await {

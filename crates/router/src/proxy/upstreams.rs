@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::{Request, Response};
-use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -15,8 +14,9 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use super::attempt::Exchange;
-use super::body::{AttemptBody, RequestBody};
+use super::body::{AttemptBody, RequestBody, UpstreamBody};
 use super::error::ProxyError;
+use super::lean::LeanPool;
 use super::pool::Http1Pool;
 use crate::api::{Endpoint, UpstreamProtocol};
 
@@ -53,6 +53,8 @@ pub(super) struct UpstreamClients {
     pub(super) general: UpstreamClient,
     /// Plain-HTTP targets of an HTTP/1.1 (or ALPN-chosen) profile.
     pub(super) http1: Option<Arc<Http1Pool>>,
+    /// The same targets, for requests without a body or upgrade.
+    pub(super) lean: Option<Arc<LeanPool>>,
 }
 
 /// The part of an upstream URI that comes from the request.
@@ -69,7 +71,7 @@ pub struct UpstreamPath<'a> {
 pub struct Forwarded {
     /// The response as the upstream sent it; its body streams from the upstream. Pass the
     /// headers through [`prepare_response_headers`](super::prepare_response_headers).
-    pub response: Response<Incoming>,
+    pub response: Response<UpstreamBody>,
     /// The configured URL of the target that answered, for the access log.
     pub target: Arc<str>,
     /// Requests sent, counting connect failures and retries (≥ 1).
@@ -182,11 +184,11 @@ impl Upstreams {
     /// Adds a client for `profile`, unless a concurrent request just did.
     #[cold]
     fn insert_client(&self, profile: Profile) -> Arc<UpstreamClients> {
-        let http1 = (profile.wire != Wire::Http2).then(|| {
-            let settings = &self.settings;
-            Http1Pool::start(profile.connect_timeout, settings.pool_idle_timeout, settings.pool_max_idle_per_host)
-        });
-        let fresh = Arc::new(UpstreamClients { general: self.build_client(profile), http1 });
+        let (idle_timeout, max_idle) = (self.settings.pool_idle_timeout, self.settings.pool_max_idle_per_host);
+        let http1_only = profile.wire != Wire::Http2;
+        let http1 = http1_only.then(|| Http1Pool::start(profile.connect_timeout, idle_timeout, max_idle));
+        let lean = http1_only.then(|| LeanPool::start(profile.connect_timeout, idle_timeout, max_idle));
+        let fresh = Arc::new(UpstreamClients { general: self.build_client(profile), http1, lean });
         let previous = self.clients.rcu(|clients| {
             let mut clients = HashMap::clone(clients);
             clients.entry(profile).or_insert_with(|| Arc::clone(&fresh));

@@ -153,7 +153,10 @@ fn echo_body() -> Handler {
 struct Seen(serde_json::Value);
 
 impl Seen {
-    async fn read(response: Response<Incoming>) -> Result<Self, Error> {
+    async fn read<B: http_body::Body>(response: Response<B>) -> Result<Self, Error>
+    where
+        Error: From<B::Error>,
+    {
         let body = response.into_body().collect().await?.to_bytes();
         Ok(Seen(serde_json::from_slice(&body)?))
     }
@@ -196,7 +199,10 @@ async fn forward(
     upstreams.forward(endpoint, request, &UpstreamPath { rest, query: None }).await
 }
 
-async fn text(response: Response<Incoming>) -> Result<String, Error> {
+async fn text<B: http_body::Body>(response: Response<B>) -> Result<String, Error>
+where
+    Error: From<B::Error>,
+{
     Ok(String::from_utf8(response.into_body().collect().await?.to_bytes().to_vec())?)
 }
 

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::super::body::AttemptBody;
+use super::super::idle::Sweep;
 use super::{Http1Pool, PoolError};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
