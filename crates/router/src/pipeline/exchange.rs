@@ -12,16 +12,18 @@ use crate::api::Api;
 use crate::body::ResponseBody;
 use crate::failure::Failure;
 use crate::metrics::RouterMetrics;
-use crate::proxy::ProxyError;
+use crate::proxy::{ProxyError, client_ip_value};
 
 use super::request;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The client connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     pub peer: SocketAddr,
+    /// The peer's IP as `X-Forwarded-For` carries it, made once per connection.
+    pub client_ip_value: HeaderValue,
     /// Arrived over the TLS listener (`X-Forwarded-Proto: https`).
     pub tls: bool,
     /// This HTTP/1.1 request's head carried both `Content-Length` and `Transfer-Encoding`
@@ -56,7 +58,7 @@ pub(super) struct Exchange {
 
 impl Connection {
     pub fn new(peer: SocketAddr, tls: bool) -> Self {
-        Connection { peer, tls, ambiguous_framing: false }
+        Connection { peer, client_ip_value: client_ip_value(peer.ip()), tls, ambiguous_framing: false }
     }
 
     pub fn proto(&self) -> &'static str {
@@ -101,6 +103,10 @@ impl Exchange {
 
     pub(super) fn client_ip(&self) -> IpAddr {
         self.connection.peer.ip()
+    }
+
+    pub(super) fn client_ip_value(&self) -> &HeaderValue {
+        &self.connection.client_ip_value
     }
 
     pub(super) fn proto(&self) -> &'static str {

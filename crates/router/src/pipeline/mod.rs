@@ -141,7 +141,7 @@ impl Pipeline {
         let identity = request::identity_headers(admission.principal.as_ref());
         let credential_header: &HeaderName = &route.api.auth_header;
         let forwarded = ForwardHeaders {
-            client_ip: exchange.client_ip(),
+            client_ip: exchange.client_ip_value(),
             proto: exchange.proto(),
             host: exchange.original_host(),
             request_id: exchange.request_id(),

@@ -7,8 +7,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Version};
 /// What the gateway asserts on a forwarded request (client.md, "Forwarding").
 #[derive(Debug, Clone, Copy)]
 pub struct ForwardHeaders<'a> {
-    /// The client's address, appended to `X-Forwarded-For`.
-    pub client_ip: IpAddr,
+    /// The client's address as [`client_ip_value`] writes it, appended to `X-Forwarded-For`.
+    pub client_ip: &'a HeaderValue,
     /// `"https"` or `"http"`: the scheme the client used, sent as `X-Forwarded-Proto`.
     pub proto: &'static str,
     /// The client's original host (`Host` or `:authority`), sent as `X-Forwarded-Host`.
@@ -51,6 +51,8 @@ pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &
     let upgrade = is_websocket_upgrade(version, headers);
     let doomed = doomed_request_headers(headers, fwd);
     strip_hop_by_hop(headers, upgrade, doomed);
+    // Room for what is added, so the map grows once at most.
+    headers.reserve(4 + fwd.identity.len());
     set_forwarded(headers, fwd);
     for (name, value) in fwd.identity {
         headers.append(name.clone(), value.clone());
@@ -118,9 +120,17 @@ fn set_forwarded(headers: &mut HeaderMap, fwd: &ForwardHeaders<'_>) {
     headers.insert(X_REQUEST_ID, fwd.request_id.clone());
 }
 
+/// A client's address as `X-Forwarded-For` carries it: IPv4-mapped IPv6 addresses as IPv4.
+/// Made once per client connection.
+pub fn client_ip_value(ip: IpAddr) -> HeaderValue {
+    HeaderValue::try_from(ip.to_canonical().to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
 /// The incoming `X-Forwarded-For` values (all lines, joined with ", ") followed by `ip`.
-fn appended_forwarded_for(headers: &HeaderMap, ip: IpAddr) -> HeaderValue {
-    let ip = ip.to_canonical().to_string();
+fn appended_forwarded_for(headers: &HeaderMap, ip: &HeaderValue) -> HeaderValue {
+    if !headers.contains_key(&X_FORWARDED_FOR) {
+        return ip.clone();
+    }
     let mut joined = BytesMut::new();
     for value in headers.get_all(&X_FORWARDED_FOR) {
         joined.put_slice(value.as_bytes());
@@ -128,9 +138,7 @@ fn appended_forwarded_for(headers: &HeaderMap, ip: IpAddr) -> HeaderValue {
     }
     joined.put_slice(ip.as_bytes());
     // Joined header values stay valid; should that ever fail, the client's chain is dropped.
-    HeaderValue::from_maybe_shared(joined.freeze())
-        .or_else(|_| HeaderValue::try_from(ip))
-        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    HeaderValue::from_maybe_shared(joined.freeze()).unwrap_or_else(|_| ip.clone())
 }
 
 /// The header names listed in `Connection` (all lines), except `upgrade` and `Connection` itself.

@@ -22,7 +22,7 @@ mod upstreams;
 
 pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
-pub use forward::{ForwardHeaders, prepare_request_headers, prepare_response_headers};
+pub use forward::{ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
 pub use upstreams::{Forwarded, UpstreamPath, UpstreamSettings, Upstreams, UpstreamsError};
 
 #[cfg(test)]

@@ -65,9 +65,10 @@ impl Served {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let pipeline = self.pipeline;
+        let peer = connection.peer;
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let pipeline = pipeline.clone();
-            let mut connection = connection;
+            let mut connection = connection.clone();
             if request.version() <= http::Version::HTTP_11 {
                 connection.ambiguous_framing = verdicts.as_ref().is_some_and(|v| v.next_request_is_ambiguous());
             }
@@ -75,7 +76,7 @@ impl Served {
         });
         let conn = self.builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();
         if let Err(error) = watcher.watch(conn).await {
-            tracing::debug!(peer = %connection.peer, %error, "connection ended with an error");
+            tracing::debug!(%peer, %error, "connection ended with an error");
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Message heads of the lean exchange: the request head written, the response head read,
 //! and how the response body is delimited (RFC 9112 6.3).
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
@@ -46,11 +48,11 @@ pub(crate) enum HeadError {
     UnexpectedSwitch,
 }
 
-/// Where a header's name and value lie in the head.
+/// Where a header's name and value lie in the head (which is at most [`MAX_HEAD`] long).
 #[derive(Debug, Clone, Copy, Default)]
 struct FieldIndices {
-    name: (usize, usize),
-    value: (usize, usize),
+    name: (u32, u32),
+    value: (u32, u32),
 }
 
 /// Writes an HTTP/1.1 request head with no body: request line, `Host: host`, then `headers`
@@ -88,9 +90,13 @@ pub(super) fn write_request(dst: &mut Vec<u8>, method: &Method, target: &str, ho
 /// `None` while it has not fully arrived. `method` is the request's.
 pub(super) fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, HeadError> {
     loop {
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut fields);
-        let length = match parsed.parse(buf)? {
+        let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut []);
+        let length = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut parsed,
+            buf,
+            &mut fields,
+        )? {
             httparse::Status::Complete(length) if length <= MAX_HEAD => length,
             httparse::Status::Partial if buf.len() <= MAX_HEAD => return Ok(None),
             httparse::Status::Complete(_) | httparse::Status::Partial => return Err(HeadError::TooLarge),
@@ -113,9 +119,13 @@ pub(super) fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Opti
         let head = buf.split_to(length).freeze();
         let mut headers = HeaderMap::with_capacity(count);
         for field in &indices[..count] {
-            let name = HeaderName::from_bytes(&head[field.name.0..field.name.1]).map_err(|_| HeadError::BadField)?;
-            let value = HeaderValue::from_maybe_shared(head.slice(field.value.0..field.value.1))
-                .map_err(|_| HeadError::BadField)?;
+            let name = head.get(range(field.name)).ok_or(HeadError::BadField)?;
+            let name = HeaderName::from_bytes(name).map_err(|_| HeadError::BadField)?;
+            let value = range(field.value);
+            if value.end > head.len() {
+                return Err(HeadError::BadField);
+            }
+            let value = HeaderValue::from_maybe_shared(head.slice(value)).map_err(|_| HeadError::BadField)?;
             headers.append(name, value);
         }
         let status = StatusCode::from_u16(code).map_err(|_| HeadError::Malformed(httparse::Error::Status))?;
@@ -128,10 +138,15 @@ pub(super) fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Opti
     }
 }
 
-/// The offsets of `part` (a slice of `whole`) within `whole`.
-fn span(whole: &[u8], part: &[u8]) -> (usize, usize) {
+/// The offsets of `part` (a slice of `whole`, a head no longer than [`MAX_HEAD`]) in `whole`.
+fn span(whole: &[u8], part: &[u8]) -> (u32, u32) {
     let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
-    (start, start + part.len())
+    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    (offset(start), offset(start + part.len()))
+}
+
+fn range((start, end): (u32, u32)) -> std::ops::Range<usize> {
+    start as usize..end as usize
 }
 
 /// The body's framing and whether the connection outlives it. A `Content-Length` beside

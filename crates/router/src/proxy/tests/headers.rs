@@ -23,8 +23,9 @@ fn values<'h>(map: &'h HeaderMap, name: &str) -> Vec<&'h str> {
 
 fn prepare(map: &mut HeaderMap, version: Version, identity: &[(HeaderName, HeaderValue)]) {
     let host = HeaderValue::from_static("api.example.com");
+    let client_ip = client_ip_value(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
     let fwd = ForwardHeaders {
-        client_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
+        client_ip: &client_ip,
         proto: "https",
         host: Some(&host),
         request_id: &REQUEST_ID,
@@ -49,8 +50,9 @@ fn request_gets_forwarding_headers() {
 #[test]
 fn forwarded_for_starts_a_chain_and_unmaps_ipv4_in_ipv6() {
     let mut map = HeaderMap::new();
+    let mapped = client_ip_value(IpAddr::V6(Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped()));
     let fwd = ForwardHeaders {
-        client_ip: IpAddr::V6(Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped()),
+        client_ip: &mapped,
         proto: "http",
         host: None,
         request_id: &REQUEST_ID,
@@ -61,7 +63,8 @@ fn forwarded_for_starts_a_chain_and_unmaps_ipv4_in_ipv6() {
     prepare_request_headers(&mut map, Version::HTTP_2, &fwd);
     assert_eq!(values(&map, "x-forwarded-for"), ["10.1.2.3"]);
     assert_eq!(map.get("x-forwarded-host"), None);
-    let v6 = ForwardHeaders { client_ip: IpAddr::V6(Ipv6Addr::LOCALHOST), ..fwd };
+    let loopback = client_ip_value(IpAddr::V6(Ipv6Addr::LOCALHOST));
+    let v6 = ForwardHeaders { client_ip: &loopback, ..fwd };
     prepare_request_headers(&mut map, Version::HTTP_2, &v6);
     assert_eq!(values(&map, "x-forwarded-for"), ["10.1.2.3, ::1"]);
 }

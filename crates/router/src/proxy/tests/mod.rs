@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::{
-    ForwardHeaders, ProxyError, RequestBody, UpstreamPath, UpstreamSettings, Upstreams, prepare_request_headers,
-    prepare_response_headers,
+    ForwardHeaders, ProxyError, RequestBody, UpstreamPath, UpstreamSettings, Upstreams, client_ip_value,
+    prepare_request_headers, prepare_response_headers,
 };
 use crate::api::{Endpoint, EndpointSettings, Strategy, Target};
 
@@ -239,8 +239,9 @@ async fn proxy(
         .or_else(|| uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
     let request_id = parts.headers.get("x-request-id").cloned().unwrap_or(HeaderValue::from_static("generated-id"));
     let identity = [(HeaderName::from_static("x-tollgate-application-id"), HeaderValue::from_static("app-1"))];
+    let client_ip = client_ip_value(peer.ip());
     let fwd = ForwardHeaders {
-        client_ip: peer.ip(),
+        client_ip: &client_ip,
         proto: "http",
         host: host.as_ref(),
         request_id: &request_id,
