@@ -87,3 +87,54 @@ async fn idempotent_requests_are_retried_on_listed_statuses_and_posts_are_not() 
     assert_eq!(post.status, 503, "a POST is never retried");
     assert_eq!(flaky.requests(), 2);
 }
+
+/// A raw HTTP/1.1 upstream on 127.0.0.1 that answers every request head with `answer`
+/// (keeping the connection open), for framing an ordinary upstream would never send.
+async fn raw_upstream(answer: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut chunk).await {
+                    if n == 0 {
+                        return;
+                    }
+                    received.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                        received.drain(..end + 4);
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn chunked_upstream_bodies_arrive_whole_and_conflicting_lengths_are_503() {
+    let chunked =
+        raw_upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwell\r\n7;x=y\r\n-framed\r\n0\r\n\r\n")
+            .await;
+    let smuggling = raw_upstream("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nbody").await;
+    let gw = gateway()
+        .api_file("a.yaml", &api("chunk", "/chunk", &[chunked], &["GET /x"], ""))
+        .api_file("b.yaml", &api("smuggle", "/smuggle", &[smuggling], &["GET /x"], ""))
+        .start()
+        .await;
+    let client = gw.client();
+    for _ in 0..3 {
+        let reply = client.get("/chunk/1.0.0/x").await;
+        assert_eq!((reply.status.as_u16(), &reply.body[..]), (200, &b"well-framed"[..]));
+    }
+    let reply = client.get("/smuggle/1.0.0/x").await;
+    assert_eq!((reply.status.as_u16(), reply.code()), (503, "102503".into()));
+    let errors = gw.metric_sum("tollgate_upstream_errors_total", &[("api", "smuggle"), ("kind", "reset")]).await;
+    assert_eq!(errors, 1.0);
+}

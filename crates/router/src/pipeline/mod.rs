@@ -148,10 +148,10 @@ impl Pipeline {
             credential_header: Some(credential_header),
             identity: &identity,
         };
-        proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
+        let asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
         let upstream_request = Request::from_parts(parts, RequestBody::from(body));
         let sent = Instant::now();
-        let result = self.upstreams.forward(endpoint, upstream_request, target_path).await;
+        let result = self.upstreams.forward(endpoint, upstream_request, target_path, asserted).await;
         exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
         let forwarded = result.map_err(Failure::Upstream)?;
         exchange.upstream(forwarded.target.clone());

@@ -9,8 +9,8 @@ use tokio::sync::oneshot;
 
 use super::body::{AttemptBody, RequestBody, UpstreamBody};
 use super::error::{Cause, ProxyError};
-use super::forward::{cancel_upgrade, is_websocket_upgrade};
-use super::lean::{LeanError, LeanRequest};
+use super::forward::{Asserted, cancel_upgrade, is_websocket_upgrade};
+use super::lean::{LeanError, LeanRequest, OriginForm};
 use super::pool::PoolError;
 use super::upgrade;
 use super::upstreams::{Forwarded, UpstreamClients, UpstreamPath};
@@ -23,6 +23,8 @@ pub(super) struct Exchange<'e> {
     path: UpstreamPath<'e>,
     method: Method,
     headers: HeaderMap,
+    /// Sent after `headers`.
+    asserted: Asserted,
     /// The body still to send: `None` when it is known to be empty (every attempt then sends
     /// none), and between an attempt taking it and a connect failure handing it back.
     body: Option<RequestBody>,
@@ -56,7 +58,12 @@ struct TargetCycle<'e> {
 // === impl Exchange ===
 
 impl<'e> Exchange<'e> {
-    pub(super) fn new(endpoint: &'e Endpoint, request: Request<RequestBody>, path: UpstreamPath<'e>) -> Self {
+    pub(super) fn new(
+        endpoint: &'e Endpoint,
+        request: Request<RequestBody>,
+        path: UpstreamPath<'e>,
+        asserted: Asserted,
+    ) -> Self {
         let (mut parts, body) = request.into_parts();
         let upgrade = is_websocket_upgrade(parts.version, &parts.headers);
         let on_upgrade = upgrade.then(|| parts.extensions.remove::<OnUpgrade>()).flatten();
@@ -75,6 +82,7 @@ impl<'e> Exchange<'e> {
             path,
             method: parts.method,
             headers: parts.headers,
+            asserted,
             body,
             retries_left,
             attempts: 0,
@@ -129,7 +137,18 @@ impl<'e> Exchange<'e> {
 
     async fn attempt(&mut self, clients: &UpstreamClients, target: &Target, last_chance: bool) -> Outcome {
         let plain = target.scheme == Scheme::HTTP;
-        let lean = clients.lean.as_ref().filter(|_| plain && self.body.is_none() && self.on_upgrade.is_none());
+        if let Some(lean) = clients.lean.as_ref().filter(|_| plain && self.body.is_none() && self.on_upgrade.is_none())
+        {
+            let request = LeanRequest {
+                method: &self.method,
+                target: OriginForm { base: &target.path, rest: self.path.rest, query: self.path.query },
+                host: &target.host,
+                headers: &self.headers,
+                asserted: &self.asserted,
+            };
+            let sent = lean.send(&target.authority, request).await;
+            return self.outcome(sent.map(|response| response.map(UpstreamBody::from)).map_err(SendError::Lean), None);
+        }
         let pool = clients.http1.as_ref().filter(|_| plain);
         let uri = match pool {
             Some(_) => target.origin_uri_for(self.path.rest, self.path.query),
@@ -139,16 +158,6 @@ impl<'e> Exchange<'e> {
             Ok(uri) => uri,
             Err(error) => return Outcome::Refused(Cause::new(error)),
         };
-        if let Some(lean) = lean {
-            let request = LeanRequest {
-                method: &self.method,
-                target: uri.path_and_query().map_or("/", |target| target.as_str()),
-                host: &target.host,
-                headers: &self.headers,
-            };
-            let sent = lean.send(&target.authority, request).await;
-            return self.outcome(sent.map(|response| response.map(UpstreamBody::from)).map_err(SendError::Lean), None);
-        }
         let (body, returned) = match self.body.take() {
             Some(body) => {
                 let (body, returned) = AttemptBody::once(body);
@@ -185,10 +194,12 @@ impl<'e> Exchange<'e> {
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri;
         // The last possible attempt takes the headers rather than copying them.
-        *request.headers_mut() = match last_chance {
+        let headers = request.headers_mut();
+        *headers = match last_chance {
             true => std::mem::take(&mut self.headers),
             false => self.headers.clone(),
         };
+        self.asserted.append_to(headers);
         request
     }
 

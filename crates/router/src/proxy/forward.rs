@@ -35,42 +35,69 @@ const PROXY_PREFIX: &str = "proxy-";
 /// The gateway's own header namespace: a client can never send one of these upstream.
 const IDENTITY_PREFIX: &str = "x-tollgate-";
 
-/// Rewrites a client request's headers for the upstream, in place. `version` is the
-/// client's HTTP version.
+/// The headers the gateway asserts on a forwarded request, sent after the client's own
+/// (from which [`prepare_request_headers`] removed every incoming copy of them).
+#[derive(Debug, Clone, Default)]
+pub struct Asserted(Vec<(HeaderName, HeaderValue)>);
+
+/// Rewrites a client request's headers for the upstream, in place, and returns the headers
+/// the gateway asserts, to be sent after them. `version` is the client's HTTP version.
 ///
 /// - Hop-by-hop headers go: `Connection` and every header it names, `Keep-Alive`, `Proxy-*`,
 ///   `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`. An HTTP/1.1 WebSocket upgrade keeps
 ///   `Connection: upgrade` and its `Upgrade` (and `Sec-WebSocket-*`), so it is proxied as one.
 /// - `Host` goes: the upstream client sets it to the target's authority (HTTP/1.1), or the
 ///   URI authority is sent as `:authority` (HTTP/2).
-/// - `X-Forwarded-For` gets the client IP appended; `X-Forwarded-Proto`, `X-Forwarded-Host`
-///   (removed when `host` is `None`) and `X-Request-ID` are set.
-/// - The credential header goes; every `x-tollgate-*` header and every incoming copy of an
-///   identity header name is replaced by `identity`.
-pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) {
+/// - Asserted: `X-Forwarded-For` (the incoming chain with the client IP appended),
+///   `X-Forwarded-Proto`, `X-Forwarded-Host` (none when `host` is `None`), `X-Request-ID`,
+///   and `identity`; incoming copies of these names and every `x-tollgate-*` header go.
+/// - The credential header goes.
+pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) -> Asserted {
     let upgrade = is_websocket_upgrade(version, headers);
+    let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
     let doomed = doomed_request_headers(headers, fwd);
     strip_hop_by_hop(headers, upgrade, doomed);
-    // Room for what is added, so the map grows once at most.
-    headers.reserve(4 + fwd.identity.len());
-    set_forwarded(headers, fwd);
-    for (name, value) in fwd.identity {
-        headers.append(name.clone(), value.clone());
+    let mut asserted = Vec::with_capacity(4 + fwd.identity.len());
+    asserted.push((X_FORWARDED_FOR, forwarded_for));
+    asserted.push((X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto)));
+    if let Some(host) = fwd.host {
+        asserted.push((X_FORWARDED_HOST, host.clone()));
     }
+    asserted.push((X_REQUEST_ID, fwd.request_id.clone()));
+    asserted.extend(fwd.identity.iter().cloned());
+    Asserted(asserted)
 }
 
 /// The request headers that never reach the upstream besides the hop-by-hop ones: `Host`,
-/// the credential header, every `x-tollgate-*` header and every incoming copy of an identity
+/// the credential header, every `x-tollgate-*` header and every incoming copy of an asserted
 /// header name. One pass over the (few) names present instead of a hashed removal per rule.
 fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<HeaderName> {
-    let asserted = |name: &HeaderName| {
+    let doomed = |name: &HeaderName| {
         name == HOST
             || fwd.credential_header == Some(name)
             || name.as_str().starts_with(IDENTITY_PREFIX)
+            || [X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_REQUEST_ID].contains(name)
             || fwd.identity.iter().any(|(identity, _)| identity == name)
     };
-    headers.keys().filter(|name| asserted(name)).cloned().collect()
+    headers.keys().filter(|name| doomed(name)).cloned().collect()
 }
+
+// === impl Asserted ===
+
+impl Asserted {
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.0.iter().map(|(name, value)| (name, value))
+    }
+
+    /// Appends the asserted headers to `headers`.
+    pub fn append_to(&self, headers: &mut HeaderMap) {
+        headers.reserve(self.0.len());
+        for (name, value) in &self.0 {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+}
+
 /// Strips hop-by-hop headers from an upstream response, in place (the same set as for
 /// requests). A WebSocket upgrade response (`Connection: upgrade`, `Upgrade: websocket`)
 /// keeps those two headers so the client's upgrade completes.
@@ -107,17 +134,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, mut also: Vec<H
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name) || name.as_str().starts_with(PROXY_PREFIX)
-}
-
-fn set_forwarded(headers: &mut HeaderMap, fwd: &ForwardHeaders<'_>) {
-    let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
-    headers.insert(X_FORWARDED_FOR, forwarded_for);
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
-    match fwd.host {
-        Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
-        None => headers.remove(X_FORWARDED_HOST),
-    };
-    headers.insert(X_REQUEST_ID, fwd.request_id.clone());
 }
 
 /// A client's address as `X-Forwarded-For` carries it: IPv4-mapped IPv6 addresses as IPv4.

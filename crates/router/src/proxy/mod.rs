@@ -22,7 +22,8 @@ mod upstreams;
 
 pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
-pub use forward::{ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
+pub use forward::{Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
+pub use lean::decode_response;
 pub use upstreams::{Forwarded, UpstreamPath, UpstreamSettings, Upstreams, UpstreamsError};
 
 #[cfg(test)]

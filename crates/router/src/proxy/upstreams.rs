@@ -16,6 +16,7 @@ use rustls::pki_types::pem::PemObject;
 use super::attempt::Exchange;
 use super::body::{AttemptBody, RequestBody, UpstreamBody};
 use super::error::ProxyError;
+use super::forward::Asserted;
 use super::lean::LeanPool;
 use super::pool::Http1Pool;
 use crate::api::{Endpoint, UpstreamProtocol};
@@ -142,7 +143,8 @@ impl Upstreams {
 
     /// Sends `request` to `endpoint`, trying its targets in `endpoint.attempt_order()`, at
     /// `target.uri_for(rest, query)`. Its headers must have been through
-    /// [`prepare_request_headers`](super::prepare_request_headers).
+    /// [`prepare_request_headers`](super::prepare_request_headers), which gave `asserted`:
+    /// they are sent after them.
     ///
     /// - A target that cannot be connected to is skipped (no request byte was sent); when
     ///   none can: [`ProxyError::Connect`].
@@ -161,8 +163,9 @@ impl Upstreams {
         endpoint: &Endpoint,
         request: Request<RequestBody>,
         target_path: &UpstreamPath<'_>,
+        asserted: Asserted,
     ) -> Result<Forwarded, ProxyError> {
-        let mut exchange = Exchange::new(endpoint, request, *target_path);
+        let mut exchange = Exchange::new(endpoint, request, *target_path, asserted);
         let client = self.client(Profile::new(endpoint, exchange.is_upgrade()));
         let timeout = endpoint.settings.timeout;
         let Ok(forwarded) = tokio::time::timeout(timeout, exchange.run(&client)).await else {

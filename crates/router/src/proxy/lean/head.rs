@@ -7,6 +7,8 @@ use bytes::{Buf, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
 
+use super::LeanRequest;
+
 /// Most header fields in a response head (as hyper).
 pub(super) const MAX_HEADERS: usize = 100;
 /// Largest response head, informational ones included.
@@ -55,19 +57,49 @@ struct FieldIndices {
     value: (u32, u32),
 }
 
-/// Writes an HTTP/1.1 request head with no body: request line, `Host: host`, then `headers`
-/// except `Host`, `Content-Length` and `Transfer-Encoding`. `Content-Length: 0` is sent when
-/// the request carried one or the method is one that usually has a body, so the upstream
-/// never waits for body bytes that will not come.
-pub(super) fn write_request(dst: &mut Vec<u8>, method: &Method, target: &str, host: &HeaderValue, headers: &HeaderMap) {
+/// A request target in origin form: the target's base path, the rest of the request path
+/// (either may be empty; both empty is `/`) and the query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OriginForm<'a> {
+    pub(crate) base: &'a str,
+    pub(crate) rest: &'a str,
+    pub(crate) query: Option<&'a str>,
+}
+
+impl OriginForm<'_> {
+    /// No space, control character or DEL anywhere, so the request line cannot be split.
+    pub(super) fn is_safe(&self) -> bool {
+        let safe = |part: &str| part.bytes().all(|b| b > b' ' && b != 0x7f);
+        safe(self.base) && safe(self.rest) && self.query.is_none_or(safe)
+    }
+
+    fn write(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(self.base.as_bytes());
+        dst.extend_from_slice(self.rest.as_bytes());
+        if self.base.is_empty() && self.rest.is_empty() {
+            dst.push(b'/');
+        }
+        if let Some(query) = self.query {
+            dst.push(b'?');
+            dst.extend_from_slice(query.as_bytes());
+        }
+    }
+}
+
+/// Writes an HTTP/1.1 request head with no body: request line, `Host`, the request's
+/// headers except `Host`, `Content-Length` and `Transfer-Encoding`, then the asserted ones.
+/// `Content-Length: 0` is sent when the request carried one or the method is one that
+/// usually has a body, so the upstream never waits for body bytes that will not come.
+pub(super) fn write_request(dst: &mut Vec<u8>, request: &LeanRequest<'_>) {
+    let method = request.method;
     dst.extend_from_slice(method.as_str().as_bytes());
     dst.push(b' ');
-    dst.extend_from_slice(target.as_bytes());
+    request.target.write(dst);
     dst.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-    dst.extend_from_slice(host.as_bytes());
+    dst.extend_from_slice(request.host.as_bytes());
     dst.extend_from_slice(b"\r\n");
     let mut had_length = false;
-    for (name, value) in headers {
+    for (name, value) in request.headers {
         if *name == CONTENT_LENGTH {
             had_length = true;
             continue;
@@ -75,14 +107,21 @@ pub(super) fn write_request(dst: &mut Vec<u8>, method: &Method, target: &str, ho
         if *name == HOST || *name == TRANSFER_ENCODING {
             continue;
         }
-        dst.extend_from_slice(name.as_str().as_bytes());
-        dst.extend_from_slice(b": ");
-        dst.extend_from_slice(value.as_bytes());
-        dst.extend_from_slice(b"\r\n");
+        write_field(dst, name, value);
+    }
+    for (name, value) in request.asserted.iter() {
+        write_field(dst, name, value);
     }
     if had_length || [Method::POST, Method::PUT, Method::PATCH].contains(method) {
         dst.extend_from_slice(b"content-length: 0\r\n");
     }
+    dst.extend_from_slice(b"\r\n");
+}
+
+fn write_field(dst: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
+    dst.extend_from_slice(name.as_str().as_bytes());
+    dst.extend_from_slice(b": ");
+    dst.extend_from_slice(value.as_bytes());
     dst.extend_from_slice(b"\r\n");
 }
 
@@ -219,6 +258,7 @@ fn lists_close(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::Asserted;
 
     fn parse(wire: &str, method: &Method) -> Result<Option<ResponseHead>, HeadError> {
         parse_response(&mut BytesMut::from(wire), method)
@@ -231,6 +271,15 @@ mod tests {
         }
     }
 
+    fn written(method: &Method, target: OriginForm<'_>, headers: &HeaderMap) -> String {
+        let host = HeaderValue::from_static("up:8080");
+        let asserted = Asserted::default();
+        let request = LeanRequest { method, target, host: &host, headers, asserted: &asserted };
+        let mut head = Vec::new();
+        write_request(&mut head, &request);
+        String::from_utf8_lossy(&head).into_owned()
+    }
+
     #[test]
     fn request_head_has_host_first_and_no_body_framing_of_the_client() {
         let mut headers = HeaderMap::new();
@@ -239,16 +288,21 @@ mod tests {
         headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
         headers.append("x-a", HeaderValue::from_static("1"));
         headers.append("x-a", HeaderValue::from_static("2"));
-        let mut head = Vec::new();
-        write_request(&mut head, &Method::GET, "/p?q=1", &HeaderValue::from_static("up:8080"), &headers);
-        let expected = "GET /p?q=1 HTTP/1.1\r\nhost: up:8080\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 0\r\n\r\n";
-        assert_eq!(String::from_utf8_lossy(&head), expected);
-        head.clear();
-        write_request(&mut head, &Method::DELETE, "/", &HeaderValue::from_static("up"), &HeaderMap::new());
-        assert_eq!(String::from_utf8_lossy(&head), "DELETE / HTTP/1.1\r\nhost: up\r\n\r\n");
-        head.clear();
-        write_request(&mut head, &Method::POST, "/", &HeaderValue::from_static("up"), &HeaderMap::new());
-        assert_eq!(String::from_utf8_lossy(&head), "POST / HTTP/1.1\r\nhost: up\r\ncontent-length: 0\r\n\r\n");
+        let target = OriginForm { base: "/v2", rest: "/p", query: Some("q=1") };
+        let expected = "GET /v2/p?q=1 HTTP/1.1\r\nhost: up:8080\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(written(&Method::GET, target, &headers), expected);
+        let root = OriginForm { base: "", rest: "", query: None };
+        assert_eq!(written(&Method::DELETE, root, &HeaderMap::new()), "DELETE / HTTP/1.1\r\nhost: up:8080\r\n\r\n");
+        let post = written(&Method::POST, root, &HeaderMap::new());
+        assert_eq!(post, "POST / HTTP/1.1\r\nhost: up:8080\r\ncontent-length: 0\r\n\r\n");
+    }
+
+    #[test]
+    fn targets_that_could_split_the_request_line_are_unsafe() {
+        assert!(OriginForm { base: "/a", rest: "/b%20c", query: Some("x=1&y=%0D") }.is_safe());
+        for (rest, query) in [("/b c", None), ("/b", Some("x=1 HTTP/1.1")), ("/b\r\nx: y", None), ("/b\u{7f}", None)] {
+            assert!(!OriginForm { base: "", rest, query }.is_safe(), "{rest:?} {query:?}");
+        }
     }
 
     #[test]

@@ -30,8 +30,9 @@ use http::{HeaderMap, HeaderValue, Method, Response};
 
 pub(crate) use body::LeanBody;
 pub(crate) use chunked::ChunkError;
-pub(crate) use head::HeadError;
+pub(crate) use head::{HeadError, OriginForm};
 
+use super::forward::Asserted;
 use super::idle::{self, IdleConnections, State, Sweep};
 use body::Connection;
 
@@ -50,12 +51,13 @@ pub(crate) struct LeanPool {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LeanRequest<'a> {
     pub(super) method: &'a Method,
-    /// Origin form: path and query.
-    pub(super) target: &'a str,
+    pub(super) target: OriginForm<'a>,
     /// The `Host` value.
     pub(super) host: &'a HeaderValue,
     /// Prepared for forwarding; `Host` and body framing headers are ignored.
     pub(super) headers: &'a HeaderMap,
+    /// Sent after `headers`.
+    pub(super) asserted: &'a Asserted,
 }
 
 /// Why a lean exchange failed.
@@ -68,6 +70,10 @@ pub(crate) enum LeanError {
     Write(io::Error),
     #[error("reading the response: {0}")]
     Read(io::Error),
+    /// The request target holds a byte that may not appear in a request line (the parts
+    /// come validated, so this is a guard): nothing was sent.
+    #[error("request target with a space or control character")]
+    Target,
     #[error("connection closed before a complete response head")]
     Closed,
     #[error(transparent)]
@@ -98,12 +104,15 @@ impl LeanPool {
         authority: &Authority,
         request: LeanRequest<'_>,
     ) -> Result<Response<LeanBody>, LeanError> {
+        if !request.target.is_safe() {
+            return Err(LeanError::Target);
+        }
         let (mut connection, reused) = match self.idle.take(authority, |c| c.idle_state()) {
             Some(idle) => (idle, true),
             None => (self.connect(authority).await?, false),
         };
         connection.output.clear();
-        head::write_request(&mut connection.output, request.method, request.target, request.host, request.headers);
+        head::write_request(&mut connection.output, &request);
         if let Err(error) = connection.write_output().await {
             if !reused {
                 return Err(LeanError::Write(error));
@@ -152,9 +161,35 @@ impl Sweep for LeanPool {
     }
 }
 
+/// Reads `wire` as an upstream's whole answer to a `GET`, the way the lean exchange does:
+/// the head (1xx skipped), then the body by its framing. `None` when the bytes are rejected
+/// or end before the response does. For fuzzing (`fuzz/fuzz_targets/upstream_response.rs`)
+/// and tests; it must never panic, whatever `wire` holds.
+pub fn decode_response(wire: &[u8]) -> Option<(http::StatusCode, Vec<u8>)> {
+    let mut input = bytes::BytesMut::from(wire);
+    let head = head::parse_response(&mut input, &Method::GET).ok()??;
+    let body = match head.framing {
+        head::Framing::Empty => Vec::new(),
+        head::Framing::Length(length) => input.get(..usize::try_from(length).ok()?)?.to_vec(),
+        head::Framing::UntilClose => input.to_vec(),
+        head::Framing::Chunked => {
+            let mut decoder = chunked::Chunked::Size;
+            let mut body = Vec::new();
+            loop {
+                match decoder.step(&mut input).ok()? {
+                    chunked::Step::Data(data) => body.extend_from_slice(&data),
+                    chunked::Step::Done => break body,
+                    chunked::Step::NeedMore => return None,
+                }
+            }
+        }
+    };
+    Some((head.response.status(), body))
+}
+
 impl LeanError {
     /// `true` when nothing was sent, so the next target may be tried.
     pub(super) fn is_connect(&self) -> bool {
-        matches!(self, LeanError::Connect { .. })
+        matches!(self, LeanError::Connect { .. } | LeanError::Target)
     }
 }

@@ -32,7 +32,7 @@ fn prepare(map: &mut HeaderMap, version: Version, identity: &[(HeaderName, Heade
         credential_header: Some(&AUTHORIZATION),
         identity,
     };
-    prepare_request_headers(map, version, &fwd);
+    prepare_request_headers(map, version, &fwd).append_to(map);
 }
 
 #[test]
@@ -60,12 +60,12 @@ fn forwarded_for_starts_a_chain_and_unmaps_ipv4_in_ipv6() {
         identity: &[],
     };
     map.insert("x-forwarded-host", HeaderValue::from_static("spoofed"));
-    prepare_request_headers(&mut map, Version::HTTP_2, &fwd);
+    prepare_request_headers(&mut map, Version::HTTP_2, &fwd).append_to(&mut map);
     assert_eq!(values(&map, "x-forwarded-for"), ["10.1.2.3"]);
     assert_eq!(map.get("x-forwarded-host"), None);
     let loopback = client_ip_value(IpAddr::V6(Ipv6Addr::LOCALHOST));
     let v6 = ForwardHeaders { client_ip: &loopback, ..fwd };
-    prepare_request_headers(&mut map, Version::HTTP_2, &v6);
+    prepare_request_headers(&mut map, Version::HTTP_2, &v6).append_to(&mut map);
     assert_eq!(values(&map, "x-forwarded-for"), ["10.1.2.3, ::1"]);
 }
 

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::uri::Authority;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::super::idle::Sweep;
-use super::{LeanBody, LeanError, LeanPool, LeanRequest};
+use super::{LeanBody, LeanError, LeanPool, LeanRequest, OriginForm};
+use crate::proxy::{ForwardHeaders, prepare_request_headers};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -111,11 +112,33 @@ async fn send(
     upstream: &Upstream,
     method: Method,
 ) -> Result<http::Response<LeanBody>, LeanError> {
+    let target = OriginForm { base: "/items", rest: "/42", query: Some("full=1") };
+    send_to(pool, &upstream.authority, method, target).await
+}
+
+/// Sends a request as the pipeline prepares it: one header of the client's, then the
+/// asserted ones (client 192.0.2.1, request id `r-1`).
+async fn send_to(
+    pool: &Arc<LeanPool>,
+    authority: &Authority,
+    method: Method,
+    target: OriginForm<'_>,
+) -> Result<http::Response<LeanBody>, LeanError> {
     let host = HeaderValue::from_static("upstream.test");
     let mut headers = HeaderMap::new();
-    headers.insert("x-request-id", HeaderValue::from_static("r-1"));
-    let request = LeanRequest { method: &method, target: "/items/42?full=1", host: &host, headers: &headers };
-    pool.send(&upstream.authority, request).await
+    headers.insert("accept", HeaderValue::from_static("*/*"));
+    let (client_ip, request_id) = (HeaderValue::from_static("192.0.2.1"), HeaderValue::from_static("r-1"));
+    let fwd = ForwardHeaders {
+        client_ip: &client_ip,
+        proto: "https",
+        host: None,
+        request_id: &request_id,
+        credential_header: None,
+        identity: &[],
+    };
+    let asserted = prepare_request_headers(&mut headers, Version::HTTP_11, &fwd);
+    let request = LeanRequest { method: &method, target, host: &host, headers: &headers, asserted: &asserted };
+    pool.send(authority, request).await
 }
 
 async fn body_of(response: http::Response<LeanBody>) -> Result<Bytes, LeanError> {
@@ -137,7 +160,9 @@ async fn content_length_responses_reuse_one_connection() -> TestResult {
     assert_eq!(upstream.connections(), 1);
     assert_eq!(pool.idle_count(), 1);
     let heads = upstream.heads();
-    assert_eq!(heads[0], "GET /items/42?full=1 HTTP/1.1\r\nhost: upstream.test\r\nx-request-id: r-1\r\n\r\n");
+    let expected = "GET /items/42?full=1 HTTP/1.1\r\nhost: upstream.test\r\naccept: */*\r\n\
+                    x-forwarded-for: 192.0.2.1\r\nx-forwarded-proto: https\r\nx-request-id: r-1\r\n\r\n";
+    assert_eq!(heads[0], expected);
     Ok(())
 }
 
@@ -224,10 +249,8 @@ async fn connection_close_and_leftover_bytes_prevent_reuse() -> TestResult {
     let response = send(&pool, &upstream, Method::GET).await?;
     assert_eq!(body_of(response).await?, "ok");
     assert_eq!(pool.idle_count(), 0);
-    let host = HeaderValue::from_static("upstream.test");
-    let headers = HeaderMap::new();
-    let request = LeanRequest { method: &Method::GET, target: "/leftover", host: &host, headers: &headers };
-    let response = pool.send(&upstream.authority, request).await?;
+    let leftover = OriginForm { base: "", rest: "/leftover", query: None };
+    let response = send_to(&pool, &upstream.authority, Method::GET, leftover).await?;
     assert_eq!(body_of(response).await?, "ok");
     assert_eq!(pool.idle_count(), 0);
     Ok(())
@@ -284,9 +307,8 @@ async fn refused_connections_are_connect_errors() -> TestResult {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let authority = Authority::try_from(listener.local_addr()?.to_string())?;
     drop(listener);
-    let (host, headers) = (HeaderValue::from_static("x"), HeaderMap::new());
-    let request = LeanRequest { method: &Method::GET, target: "/", host: &host, headers: &headers };
-    let error = pool().send(&authority, request).await.err();
+    let root = OriginForm { base: "", rest: "", query: None };
+    let error = send_to(&pool(), &authority, Method::GET, root).await.err();
     assert!(error.as_ref().is_some_and(LeanError::is_connect), "{error:?}");
     Ok(())
 }
@@ -301,4 +323,21 @@ async fn idle_connections_past_the_idle_timeout_are_swept() -> TestResult {
     pool.sweep(Instant::now() + Duration::from_secs(31));
     assert_eq!(pool.idle_count(), 0);
     Ok(())
+}
+
+#[test]
+fn whole_answers_decode_by_their_framing() {
+    let decoded = |wire: &str| super::decode_response(wire.as_bytes()).map(|(status, body)| (status.as_u16(), body));
+    assert_eq!(decoded(OK_HELLO), Some((200, b"hello".to_vec())));
+    assert_eq!(
+        decoded("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n\r\ngone"),
+        Some((404, b"gone".to_vec()))
+    );
+    assert_eq!(
+        decoded("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+        Some((200, b"abc".to_vec()))
+    );
+    assert_eq!(decoded("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort"), None);
+    assert_eq!(decoded("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"), None);
+    assert_eq!(decoded("not http at all"), None);
 }

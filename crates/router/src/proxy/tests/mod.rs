@@ -196,7 +196,7 @@ async fn forward(
 ) -> Result<super::Forwarded, ProxyError> {
     let mut request = Request::new(RequestBody::Empty);
     *request.method_mut() = method;
-    upstreams.forward(endpoint, request, &UpstreamPath { rest, query: None }).await
+    upstreams.forward(endpoint, request, &UpstreamPath { rest, query: None }, Default::default()).await
 }
 
 async fn text<B: http_body::Body>(response: Response<B>) -> Result<String, Error>
@@ -248,10 +248,10 @@ async fn proxy(
         credential_header: Some(&AUTHORIZATION),
         identity: &identity,
     };
-    prepare_request_headers(&mut parts.headers, parts.version, &fwd);
+    let asserted = prepare_request_headers(&mut parts.headers, parts.version, &fwd);
     let path = UpstreamPath { rest: uri.path().strip_prefix(BASE).unwrap_or(uri.path()), query: uri.query() };
     let request = Request::from_parts(parts, RequestBody::from(body));
-    match upstreams.forward(&endpoint, request, &path).await {
+    match upstreams.forward(&endpoint, request, &path, asserted).await {
         Ok(forwarded) => {
             let (mut head, body) = forwarded.response.into_parts();
             prepare_response_headers(&mut head.headers);
