@@ -59,6 +59,7 @@ pub fn synthetic_api(i: usize) -> Api {
         endpoints: Endpoints::default(),
         cors: None,
         operations: OPERATIONS.iter().filter_map(|&(verb, target)| operation(verb, target)).collect(),
+        metrics: Default::default(),
     }
 }
 

@@ -1,4 +1,9 @@
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+use crate::api::Api;
 
 /// Latency buckets for a gateway: from half a millisecond to a minute.
 pub const LATENCY_BUCKETS: &[f64] =
@@ -9,6 +14,8 @@ pub const LATENCY_BUCKETS: &[f64] =
 /// request paths or tokens.
 #[derive(Debug, Clone)]
 pub struct RouterMetrics {
+    /// Tells this set of metrics from any other in the process (see [`ApiMetrics`]).
+    instance: u64,
     requests: IntCounterVec,
     request_duration: HistogramVec,
     upstream_duration: HistogramVec,
@@ -34,7 +41,9 @@ impl RouterMetrics {
         let latency = |name: &str, help: &str| {
             HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), &["api", "version"])
         };
+        static INSTANCES: AtomicU64 = AtomicU64::new(0);
         Ok(RouterMetrics {
+            instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
             requests: IntCounterVec::new(
                 Opts::new("tollgate_requests_total", "Requests answered, by API, method and status code"),
                 &["api", "version", "method", "code"],
@@ -68,12 +77,33 @@ impl RouterMetrics {
         self.requests.with_label_values(&[api, version, method, code]).inc();
     }
 
-    pub(crate) fn request_duration(&self, api: &str, version: &str) -> Histogram {
-        self.request_duration.with_label_values(&[api, version])
+    /// The request-duration histogram of `api` (labels `""` without one).
+    pub(crate) fn request_duration(&self, api: Option<&Api>) -> Histogram {
+        match api.and_then(|api| self.handles(api)) {
+            Some(handles) => handles.request_duration.clone(),
+            None => self.request_duration.with_label_values(&labels(api)),
+        }
     }
 
-    pub(crate) fn upstream_duration(&self, api: &str, version: &str, seconds: f64) {
-        self.upstream_duration.with_label_values(&[api, version]).observe(seconds);
+    pub(crate) fn upstream_duration(&self, api: Option<&Api>, seconds: f64) {
+        match api.and_then(|api| self.handles(api)) {
+            Some(handles) => handles.upstream_duration.observe(seconds),
+            None => self.upstream_duration.with_label_values(&labels(api)).observe(seconds),
+        }
+    }
+
+    /// `api`'s histograms, resolved once per API (a label lookup hashes the label values and
+    /// takes a lock) and kept with it, unless another set of metrics got there first.
+    fn handles<'a>(&self, api: &'a Api) -> Option<&'a ApiHandles> {
+        let handles = api.metrics.0.get_or_init(|| {
+            let labels = labels(Some(api));
+            ApiHandles {
+                instance: self.instance,
+                request_duration: self.request_duration.with_label_values(&labels),
+                upstream_duration: self.upstream_duration.with_label_values(&labels),
+            }
+        });
+        (handles.instance == self.instance).then_some(handles)
     }
 
     pub(crate) fn upstream_error(&self, api: &str, version: &str, kind: &str) {
@@ -90,8 +120,76 @@ impl RouterMetrics {
     }
 }
 
+/// The metric handles of one API, filled on its first request; part of [`Api`] so that a
+/// new deployment (a new `Api`) starts afresh.
+#[derive(Debug, Default)]
+pub struct ApiMetrics(OnceLock<ApiHandles>);
+
+#[derive(Debug)]
+struct ApiHandles {
+    /// The [`RouterMetrics`] these belong to.
+    instance: u64,
+    request_duration: Histogram,
+    upstream_duration: Histogram,
+}
+
+/// The `api` and `version` label values.
+fn labels(api: Option<&Api>) -> [&str; 2] {
+    api.map_or(["", ""], |api| [&*api.guard.name, &*api.guard.version])
+}
+
 /// A status code as three ASCII digits, without allocating.
 fn itoa_status(code: u16) -> [u8; 3] {
     let code = code.min(999);
     [b'0' + (code / 100) as u8, b'0' + (code / 10 % 10) as u8, b'0' + (code % 10) as u8]
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderName;
+    use tollgate_enforcer::ApiGuard;
+
+    use super::*;
+    use crate::api::Endpoints;
+
+    fn api() -> Api {
+        let guard = ApiGuard {
+            id: "a".into(),
+            name: "pets".into(),
+            version: "v1".into(),
+            blocked: false,
+            throttling_policy: None,
+        };
+        Api {
+            guard,
+            base_paths: Box::new([]),
+            vhosts: Box::new([]),
+            auth_header: HeaderName::from_static("authorization"),
+            endpoints: Endpoints::default(),
+            cors: None,
+            operations: Box::new([]),
+            metrics: ApiMetrics::default(),
+        }
+    }
+
+    fn upstream_count(metrics: &RouterMetrics, labels: [&str; 2]) -> u64 {
+        metrics.upstream_duration.with_label_values(&labels).get_sample_count()
+    }
+
+    #[test]
+    fn cached_handles_count_under_the_api_labels_of_their_own_metrics() -> prometheus::Result<()> {
+        let (first, second) = (RouterMetrics::unregistered()?, RouterMetrics::unregistered()?);
+        let api = api();
+        for _ in 0..3 {
+            first.upstream_duration(Some(&api), 0.01);
+        }
+        second.upstream_duration(Some(&api), 0.01);
+        first.upstream_duration(None, 0.01);
+        assert_eq!(upstream_count(&first, ["pets", "v1"]), 3);
+        assert_eq!(upstream_count(&second, ["pets", "v1"]), 1, "the handles cached for `first` are not `second`'s");
+        assert_eq!(upstream_count(&first, ["", ""]), 1);
+        first.request_duration(Some(&api)).observe(0.5);
+        assert_eq!(first.request_duration.with_label_values(&["pets", "v1"]).get_sample_count(), 1);
+        Ok(())
+    }
 }

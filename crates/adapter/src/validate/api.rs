@@ -46,6 +46,7 @@ impl TryFrom<ApiDto<'_>> for Api {
             cors: dto.cors.map(cors).transpose().map_err(|e| e.within("cors"))?,
             operations: operations(dto.operations)?,
             guard: ApiGuard { id, name, version, blocked, throttling_policy },
+            metrics: Default::default(),
         })
     }
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use http::{HeaderName, Method};
 use tollgate_enforcer::{ApiGuard, OperationGuard};
 
+use crate::metrics::ApiMetrics;
+
 pub use endpoint::{Endpoint, EndpointSettings, Endpoints, Retries, Strategy, Target, TargetError, UpstreamProtocol};
 pub use template::{PathTemplate, Segment, TemplateError};
 
@@ -27,6 +29,8 @@ pub struct Api {
     pub endpoints: Endpoints,
     pub cors: Option<Cors>,
     pub operations: Box<[Operation]>,
+    /// Metric handles, resolved on the first request.
+    pub metrics: ApiMetrics,
 }
 
 /// One resource template with one verb.

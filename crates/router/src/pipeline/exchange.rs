@@ -41,7 +41,7 @@ pub(super) struct Exchange {
     connection: Connection,
     request_id: HeaderValue,
     /// The request host without port, lowercased (routing input).
-    host: String,
+    host: RoutingHost,
     /// The host as the client sent it (`X-Forwarded-Host`).
     original_host: Option<HeaderValue>,
     method: Method,
@@ -71,7 +71,7 @@ impl Connection {
 impl Exchange {
     pub(super) fn begin<B>(request: &Request<B>, connection: Connection, logged: bool) -> Self {
         let original_host = original_host(request);
-        let host = original_host.as_ref().map(|h| routing_host(h.as_bytes())).unwrap_or_default();
+        let host = original_host.as_ref().map_or(RoutingHost::Within(0), |h| routing_host(h.as_bytes()));
         Exchange {
             started: Instant::now(),
             at: logged.then(SystemTime::now),
@@ -90,7 +90,13 @@ impl Exchange {
     }
 
     pub(super) fn host(&self) -> &str {
-        &self.host
+        match &self.host {
+            RoutingHost::Within(length) => {
+                let bytes = self.original_host.as_ref().map_or(&[][..], HeaderValue::as_bytes);
+                bytes.get(..*length).and_then(|host| std::str::from_utf8(host).ok()).unwrap_or_default()
+            }
+            RoutingHost::Lowered(host) => host,
+        }
     }
 
     pub(super) fn original_host(&self) -> Option<&HeaderValue> {
@@ -132,10 +138,12 @@ impl Exchange {
 
     pub(super) fn upstream_done(&mut self, took: Duration, metrics: &RouterMetrics, error: Option<&ProxyError>) {
         self.upstream_duration = Some(took);
-        let (api, version) = self.labels();
         match error {
-            None => metrics.upstream_duration(api, version, took.as_secs_f64()),
-            Some(error) => metrics.upstream_error(api, version, error.kind()),
+            None => metrics.upstream_duration(self.api.as_deref(), took.as_secs_f64()),
+            Some(error) => {
+                let (api, version) = self.labels();
+                metrics.upstream_error(api, version, error.kind());
+            }
         }
     }
 
@@ -154,7 +162,7 @@ impl Exchange {
         response.headers_mut().insert(X_REQUEST_ID, self.request_id.clone());
         let (api, version) = self.labels();
         metrics.request(api, version, method_label(&self.method), response.status().as_u16());
-        let duration = metrics.request_duration(api, version);
+        let duration = metrics.request_duration(self.api.as_deref());
         let status = response.status().as_u16();
         let started = self.started;
         let record = log.map(|log| (log.clone(), self.into_record(status)));
@@ -167,12 +175,13 @@ impl Exchange {
     }
 
     fn into_record(self, status: u16) -> Record {
+        let host = self.host().into();
         Record {
+            host,
             at: self.at.unwrap_or_else(SystemTime::now),
             request_id: self.request_id,
             method: self.method,
             path: self.path.unwrap_or_default(),
-            host: self.host.into(),
             status,
             api: self.api.as_ref().map(|api| api.guard.name.clone()),
             version: self.api.as_ref().map(|api| api.guard.version.clone()),
@@ -195,13 +204,24 @@ fn original_host<B>(request: &Request<B>) -> Option<HeaderValue> {
     }
 }
 
+/// The routing host: a prefix of the client's host value, or a lowered copy of it.
+#[derive(Debug, PartialEq, Eq)]
+enum RoutingHost {
+    /// The first this many bytes of the host value, already lowercase ASCII (the usual case).
+    Within(usize),
+    Lowered(Box<str>),
+}
+
 /// The host without port, ASCII-lowercased; `[v6]` literals keep their brackets.
-fn routing_host(host: &[u8]) -> String {
+fn routing_host(host: &[u8]) -> RoutingHost {
     let without_port = match host.iter().rposition(|&b| b == b':') {
         Some(colon) if !host[colon..].contains(&b']') => &host[..colon],
         _ => host,
     };
-    String::from_utf8_lossy(without_port).to_ascii_lowercase()
+    match without_port.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        true => RoutingHost::Within(without_port.len()),
+        false => RoutingHost::Lowered(String::from_utf8_lossy(without_port).to_ascii_lowercase().into()),
+    }
 }
 
 fn content_length(headers: &http::HeaderMap) -> u64 {
@@ -231,10 +251,11 @@ mod tests {
 
     #[test]
     fn routing_host_drops_port_and_case() {
-        assert_eq!(routing_host(b"API.Example.com:8443"), "api.example.com");
-        assert_eq!(routing_host(b"localhost"), "localhost");
-        assert_eq!(routing_host(b"[::1]:8443"), "[::1]");
-        assert_eq!(routing_host(b"[::1]"), "[::1]");
+        assert_eq!(routing_host(b"API.Example.com:8443"), RoutingHost::Lowered("api.example.com".into()));
+        assert_eq!(routing_host(b"localhost"), RoutingHost::Within(9));
+        assert_eq!(routing_host(b"api.example.com:8443"), RoutingHost::Within(15));
+        assert_eq!(routing_host(b"[::1]:8443"), RoutingHost::Within(5));
+        assert_eq!(routing_host(b"[::1]"), RoutingHost::Within(5));
     }
 
     #[test]

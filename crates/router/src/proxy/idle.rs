@@ -1,10 +1,15 @@
 //! What both plain-HTTP/1.1 pools share: idle connections kept per upstream authority, a
 //! periodic sweep of the stale ones, and the TCP connect.
+//!
+//! Staleness is counted in sweeps, not read from the clock on every return to the pool: a
+//! sweep runs every idle timeout, and drops what was returned before the previous sweep, so
+//! an unused connection is closed after between one and two idle timeouts.
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::uri::Authority;
 use tokio::net::TcpStream;
@@ -16,15 +21,17 @@ type ByAuthority<C> = HashMap<Box<str>, Vec<Idle<C>>, foldhash::fast::RandomStat
 /// The idle connections of one pool.
 #[derive(Debug)]
 pub(super) struct IdleConnections<C> {
-    idle_timeout: Duration,
     max_per_host: usize,
+    /// Sweeps so far.
+    sweeps: AtomicU64,
     idle: Mutex<ByAuthority<C>>,
 }
 
 #[derive(Debug)]
 struct Idle<C> {
     connection: C,
-    since: Instant,
+    /// Sweeps done when the connection was returned.
+    since: u64,
 }
 
 /// What a checkout finds an idle connection to be.
@@ -40,14 +47,14 @@ pub(super) enum State {
 
 /// A pool whose stale idle connections [`sweep_every`] drops.
 pub(super) trait Sweep: Send + Sync + 'static {
-    fn sweep(&self, now: Instant);
+    fn sweep(&self);
 }
 
 // === impl IdleConnections ===
 
 impl<C> IdleConnections<C> {
-    pub(super) fn new(idle_timeout: Duration, max_per_host: usize) -> Self {
-        IdleConnections { idle_timeout, max_per_host, idle: Mutex::default() }
+    pub(super) fn new(max_per_host: usize) -> Self {
+        IdleConnections { max_per_host, sweeps: AtomicU64::new(0), idle: Mutex::default() }
     }
 
     /// The most recently returned connection to `authority` that `state` finds ready; the
@@ -70,7 +77,7 @@ impl<C> IdleConnections<C> {
     /// Keeps `connection` for the next request to `authority`, unless the cap is reached
     /// (then it is dropped, which closes it).
     pub(super) fn put(&self, authority: &Authority, connection: C) {
-        let connection = Idle { connection, since: Instant::now() };
+        let connection = Idle { connection, since: self.sweeps.load(Ordering::Relaxed) };
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         match idle.get_mut(authority.as_str()) {
             Some(connections) if connections.len() < self.max_per_host => connections.push(connection),
@@ -81,13 +88,13 @@ impl<C> IdleConnections<C> {
         }
     }
 
-    /// Drops the connections that are idle since before `now` minus the idle timeout, or
-    /// that `alive` finds closed.
-    pub(super) fn sweep(&self, now: Instant, mut alive: impl FnMut(&mut C) -> bool) {
-        let Some(oldest) = now.checked_sub(self.idle_timeout) else { return };
+    /// Drops the connections that were returned before the previous sweep, and those that
+    /// `alive` finds closed.
+    pub(super) fn sweep(&self, mut alive: impl FnMut(&mut C) -> bool) {
+        let previous = self.sweeps.fetch_add(1, Ordering::Relaxed);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         idle.retain(|_, connections| {
-            connections.retain_mut(|c| c.since > oldest && alive(&mut c.connection));
+            connections.retain_mut(|c| c.since >= previous && alive(&mut c.connection));
             !connections.is_empty()
         });
     }
@@ -106,7 +113,7 @@ pub(super) async fn sweep_every<P: Sweep>(pool: Weak<P>, every: Duration) {
     loop {
         ticks.tick().await;
         match pool.upgrade() {
-            Some(pool) => pool.sweep(Instant::now()),
+            Some(pool) => pool.sweep(),
             None => return,
         }
     }

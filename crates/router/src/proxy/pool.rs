@@ -17,7 +17,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::uri::Authority;
 use http::{Request, Response};
@@ -59,7 +59,7 @@ impl Http1Pool {
     /// A pool whose idle connections are swept every `idle_timeout` (at least every second)
     /// for as long as the pool lives. Must be called within a tokio runtime.
     pub(super) fn start(connect_timeout: Duration, idle_timeout: Duration, max_idle_per_host: usize) -> Arc<Self> {
-        let pool = Arc::new(Http1Pool { connect_timeout, idle: IdleConnections::new(idle_timeout, max_idle_per_host) });
+        let pool = Arc::new(Http1Pool { connect_timeout, idle: IdleConnections::new(max_idle_per_host) });
         tokio::spawn(idle::sweep_every(Arc::downgrade(&pool), idle::sweep_period(idle_timeout)));
         pool
     }
@@ -132,9 +132,9 @@ impl Http1Pool {
 }
 
 impl Sweep for Http1Pool {
-    /// Drops idle connections that are closed or, at `now`, older than the idle timeout.
-    fn sweep(&self, now: Instant) {
-        self.idle.sweep(now, |sender| !sender.is_closed());
+    /// Drops idle connections that are closed or stale.
+    fn sweep(&self) {
+        self.idle.sweep(|sender| !sender.is_closed());
     }
 }
 

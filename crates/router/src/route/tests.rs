@@ -18,6 +18,7 @@ fn api(id: &str, base_paths: &[&str], vhosts: &[&str], operations: &[(&str, &str
         endpoints: Endpoints::default(),
         cors: None,
         operations: operations.iter().map(|&(verb, target)| operation(verb, target)).collect(),
+        metrics: Default::default(),
     })
 }
 

@@ -23,7 +23,7 @@ mod head;
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, Response};
@@ -90,7 +90,7 @@ impl LeanPool {
     /// A pool whose idle connections are swept every `idle_timeout` (at least every second)
     /// for as long as the pool lives. Must be called within a tokio runtime.
     pub(super) fn start(connect_timeout: Duration, idle_timeout: Duration, max_idle_per_host: usize) -> Arc<Self> {
-        let pool = Arc::new(LeanPool { connect_timeout, idle: IdleConnections::new(idle_timeout, max_idle_per_host) });
+        let pool = Arc::new(LeanPool { connect_timeout, idle: IdleConnections::new(max_idle_per_host) });
         tokio::spawn(idle::sweep_every(Arc::downgrade(&pool), idle::sweep_period(idle_timeout)));
         pool
     }
@@ -155,9 +155,9 @@ impl LeanPool {
 }
 
 impl Sweep for LeanPool {
-    /// Drops idle connections that are closed or, at `now`, older than the idle timeout.
-    fn sweep(&self, now: Instant) {
-        self.idle.sweep(now, |connection| connection.idle_state() == State::Ready);
+    /// Drops idle connections that are closed or stale.
+    fn sweep(&self) {
+        self.idle.sweep(|connection| connection.idle_state() == State::Ready);
     }
 }
 

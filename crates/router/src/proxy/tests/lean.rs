@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::uri::Authority;
@@ -314,14 +314,20 @@ async fn refused_connections_are_connect_errors() -> TestResult {
 }
 
 #[tokio::test]
-async fn idle_connections_past_the_idle_timeout_are_swept() -> TestResult {
+async fn idle_connections_unused_for_a_whole_sweep_period_are_swept() -> TestResult {
     let upstream = Upstream::start(|_| Reply::whole(OK_HELLO)).await?;
     let pool = pool();
     body_of(send(&pool, &upstream, Method::GET).await?).await?;
-    pool.sweep(Instant::now());
-    assert_eq!(pool.idle_count(), 1);
-    pool.sweep(Instant::now() + Duration::from_secs(31));
-    assert_eq!(pool.idle_count(), 0);
+    pool.sweep();
+    assert_eq!(pool.idle_count(), 1, "returned after the previous sweep");
+    pool.sweep();
+    assert_eq!(pool.idle_count(), 0, "idle for a whole period");
+    // Reused in between, a connection stays.
+    body_of(send(&pool, &upstream, Method::GET).await?).await?;
+    pool.sweep();
+    body_of(send(&pool, &upstream, Method::GET).await?).await?;
+    pool.sweep();
+    assert_eq!((pool.idle_count(), upstream.connections()), (1, 2));
     Ok(())
 }
 
