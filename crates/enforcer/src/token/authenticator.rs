@@ -96,7 +96,9 @@ impl Authenticator {
         {
             return Err(refusal.error);
         }
-        let verified = Arc::new(self.verify(data, token, now).await?);
+        // Boxed: the slow path's future (signature work, a JWKS wait) would otherwise make
+        // every request's future larger, cache hits included.
+        let verified = Arc::new(Box::pin(self.verify(data, token, now)).await?);
         verified.check_revocation(&data.revocations)?;
         self.verified.insert(token, verified.clone());
         Ok(verified)

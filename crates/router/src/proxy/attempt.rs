@@ -169,7 +169,9 @@ impl<'e> Exchange<'e> {
         let sent = match pool {
             Some(pool) => {
                 request.headers_mut().insert(HOST, target.host.clone());
-                pool.send(&target.authority, request).await.map_err(SendError::Pool)
+                // Boxed: its connect and handshake futures would otherwise enlarge every
+                // request's future, lean ones included.
+                Box::pin(pool.send(&target.authority, request)).await.map_err(SendError::Pool)
             }
             None => clients.general.request(request).await.map_err(SendError::General),
         };

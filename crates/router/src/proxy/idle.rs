@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use http::uri::Authority;
@@ -45,7 +45,7 @@ pub(super) enum State {
     Closed,
 }
 
-/// A pool whose stale idle connections [`sweep_every`] drops.
+/// A pool whose stale idle connections a periodic sweep drops.
 pub(super) trait Sweep: Send + Sync + 'static {
     fn sweep(&self);
 }
@@ -106,8 +106,14 @@ impl<C> IdleConnections<C> {
     }
 }
 
-/// Sweeps `pool` every `every` for as long as it lives.
-pub(super) async fn sweep_every<P: Sweep>(pool: Weak<P>, every: Duration) {
+/// `pool`, swept every `idle_timeout` (at least every second) for as long as it lives.
+pub(super) fn swept<P: Sweep>(pool: P, idle_timeout: Duration) -> Arc<P> {
+    let pool = Arc::new(pool);
+    tokio::spawn(sweep_every(Arc::downgrade(&pool), idle_timeout.max(Duration::from_secs(1))));
+    pool
+}
+
+async fn sweep_every<P: Sweep>(pool: Weak<P>, every: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -117,11 +123,6 @@ pub(super) async fn sweep_every<P: Sweep>(pool: Weak<P>, every: Duration) {
             None => return,
         }
     }
-}
-
-/// How often a pool with this idle timeout is swept: every idle timeout, at least every second.
-pub(super) fn sweep_period(idle_timeout: Duration) -> Duration {
-    idle_timeout.max(Duration::from_secs(1))
 }
 
 /// A TCP connection to `authority` (port 80 by default) with `TCP_NODELAY`, within `timeout`.

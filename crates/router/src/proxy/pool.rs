@@ -56,12 +56,9 @@ pub(super) enum PoolError {
 // === impl Http1Pool ===
 
 impl Http1Pool {
-    /// A pool whose idle connections are swept every `idle_timeout` (at least every second)
-    /// for as long as the pool lives. Must be called within a tokio runtime.
+    /// A pool swept as [`idle::swept`] says. Must be called within a tokio runtime.
     pub(super) fn start(connect_timeout: Duration, idle_timeout: Duration, max_idle_per_host: usize) -> Arc<Self> {
-        let pool = Arc::new(Http1Pool { connect_timeout, idle: IdleConnections::new(max_idle_per_host) });
-        tokio::spawn(idle::sweep_every(Arc::downgrade(&pool), idle::sweep_period(idle_timeout)));
-        pool
+        idle::swept(Http1Pool { connect_timeout, idle: IdleConnections::new(max_idle_per_host) }, idle_timeout)
     }
 
     /// Sends `request` (origin-form URI, `Host` set) to `authority` on an idle connection,

@@ -87,12 +87,9 @@ pub(crate) enum LeanError {
 // === impl LeanPool ===
 
 impl LeanPool {
-    /// A pool whose idle connections are swept every `idle_timeout` (at least every second)
-    /// for as long as the pool lives. Must be called within a tokio runtime.
+    /// A pool swept as [`idle::swept`] says. Must be called within a tokio runtime.
     pub(super) fn start(connect_timeout: Duration, idle_timeout: Duration, max_idle_per_host: usize) -> Arc<Self> {
-        let pool = Arc::new(LeanPool { connect_timeout, idle: IdleConnections::new(max_idle_per_host) });
-        tokio::spawn(idle::sweep_every(Arc::downgrade(&pool), idle::sweep_period(idle_timeout)));
-        pool
+        idle::swept(LeanPool { connect_timeout, idle: IdleConnections::new(max_idle_per_host) }, idle_timeout)
     }
 
     /// Sends `request` to `authority` on an idle connection, or on a new one when none is
@@ -109,7 +106,7 @@ impl LeanPool {
         }
         let (mut connection, reused) = match self.idle.take(authority, |c| c.idle_state()) {
             Some(idle) => (idle, true),
-            None => (self.connect(authority).await?, false),
+            None => (Box::pin(self.connect(authority)).await?, false),
         };
         connection.output.clear();
         head::write_request(&mut connection.output, &request);
@@ -117,7 +114,7 @@ impl LeanPool {
             if !reused {
                 return Err(LeanError::Write(error));
             }
-            let mut fresh = self.connect(authority).await?;
+            let mut fresh = Box::pin(self.connect(authority)).await?;
             std::mem::swap(&mut fresh.output, &mut connection.output);
             connection = fresh;
             connection.write_output().await.map_err(LeanError::Write)?;
@@ -141,6 +138,8 @@ impl LeanPool {
         self.idle.put(authority, connection);
     }
 
+    /// A new connection. Awaited boxed: connecting is rare, and its future (name resolution
+    /// included) would otherwise make every exchange's future, moved on every request, larger.
     async fn connect(&self, authority: &Authority) -> Result<Box<Connection>, LeanError> {
         match idle::connect(authority, self.connect_timeout).await {
             Ok(stream) => Ok(Box::new(Connection::new(stream))),
