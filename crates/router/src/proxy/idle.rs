@@ -100,9 +100,9 @@ impl<C> IdleConnections<C> {
     }
 
     #[cfg(test)]
-    pub(super) fn count(&self, mut matching: impl FnMut(&C) -> bool) -> usize {
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.values().flatten().filter(|c| matching(&c.connection)).count()
+    pub(super) fn count(&self, mut matching: impl FnMut(&mut C) -> bool) -> usize {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.values_mut().flatten().map(|c| matching(&mut c.connection)).filter(|matched| *matched).count()
     }
 }
 

@@ -124,7 +124,7 @@ impl Http1Pool {
 
     #[cfg(test)]
     fn idle_closed_count(&self) -> usize {
-        self.idle.count(SendRequest::is_closed)
+        self.idle.count(|sender| sender.is_closed())
     }
 }
 

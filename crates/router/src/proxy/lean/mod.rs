@@ -151,6 +151,11 @@ impl LeanPool {
     fn idle_count(&self) -> usize {
         self.idle.count(|_| true)
     }
+
+    #[cfg(test)]
+    fn idle_closed_count(&self) -> usize {
+        self.idle.count(|connection| connection.idle_state() == State::Closed)
+    }
 }
 
 impl Sweep for LeanPool {

@@ -231,8 +231,12 @@ async fn connections_the_upstream_closed_while_idle_are_not_used() -> TestResult
     for _ in 0..3 {
         let response = send(&pool, &upstream, Method::GET).await?;
         assert_eq!(body_of(response).await?, "hello");
-        // The upstream's FIN reaches the idle connection; the next checkout must see it.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Once the upstream's FIN has reached the idle connection, the next checkout must skip it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while pool.idle_closed_count() == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pool.idle_closed_count(), 1, "the upstream closed the idle connection");
     }
     assert_eq!(upstream.connections(), 3);
     Ok(())
