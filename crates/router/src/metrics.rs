@@ -71,9 +71,10 @@ impl RouterMetrics {
         })
     }
 
-    pub(crate) fn request(&self, api: &str, version: &str, method: &str, code: u16) {
+    pub(crate) fn request(&self, api: Option<&Api>, method: &str, code: u16) {
         let buf = itoa_status(code);
         let code = std::str::from_utf8(&buf).unwrap_or("000");
+        let [api, version] = labels(api);
         self.requests.with_label_values(&[api, version, method, code]).inc();
     }
 
@@ -106,7 +107,8 @@ impl RouterMetrics {
         (handles.instance == self.instance).then_some(handles)
     }
 
-    pub(crate) fn upstream_error(&self, api: &str, version: &str, kind: &str) {
+    pub(crate) fn upstream_error(&self, api: Option<&Api>, kind: &str) {
+        let [api, version] = labels(api);
         self.upstream_errors.with_label_values(&[api, version, kind]).inc();
     }
 

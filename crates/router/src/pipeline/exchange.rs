@@ -140,10 +140,7 @@ impl Exchange {
         self.upstream_duration = Some(took);
         match error {
             None => metrics.upstream_duration(self.api.as_deref(), took.as_secs_f64()),
-            Some(error) => {
-                let (api, version) = self.labels();
-                metrics.upstream_error(api, version, error.kind());
-            }
+            Some(error) => metrics.upstream_error(self.api.as_deref(), error.kind()),
         }
     }
 
@@ -160,18 +157,13 @@ impl Exchange {
         log: Option<&AccessLog>,
     ) -> Response<ResponseBody> {
         response.headers_mut().insert(X_REQUEST_ID, self.request_id.clone());
-        let (api, version) = self.labels();
-        metrics.request(api, version, method_label(&self.method), response.status().as_u16());
+        metrics.request(self.api.as_deref(), method_label(&self.method), response.status().as_u16());
         let duration = metrics.request_duration(self.api.as_deref());
         let status = response.status().as_u16();
         let started = self.started;
         let record = log.map(|log| (log.clone(), self.into_record(status)));
         let tally = Box::new(Tally { started, bytes_out: 0, duration, record });
         response.map(|body| body.with_tally(tally))
-    }
-
-    fn labels(&self) -> (&str, &str) {
-        self.api.as_ref().map_or(("", ""), |api| (&*api.guard.name, &*api.guard.version))
     }
 
     fn into_record(self, status: u16) -> Record {
