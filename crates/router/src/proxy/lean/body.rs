@@ -11,7 +11,7 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::chunked::{Chunked, Step};
+use super::chunked::{ChunkError, Chunked, Step};
 use super::head::Framing;
 use super::{LeanError, LeanPool};
 use crate::proxy::idle::State;
@@ -41,8 +41,9 @@ pub(crate) struct LeanBody {
     home: Option<(Arc<LeanPool>, Authority)>,
 }
 
+/// How far a response body has been read from the connection's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
+pub(super) enum Reading {
     Length(u64),
     Chunked(Chunked),
     UntilClose,
@@ -97,12 +98,7 @@ impl LeanBody {
         reusable: bool,
         home: (Arc<LeanPool>, Authority),
     ) -> Self {
-        let reading = match framing {
-            Framing::Empty => Reading::Done,
-            Framing::Length(length) => Reading::Length(length),
-            Framing::Chunked => Reading::Chunked(Chunked::Size),
-            Framing::UntilClose => Reading::UntilClose,
-        };
+        let reading = Reading::new(framing);
         let mut body = LeanBody { connection: Some(connection), reading, reusable, home: Some(home) };
         if body.reading == Reading::Done {
             body.release();
@@ -122,28 +118,51 @@ impl LeanBody {
     /// The next frame from what is buffered, `None` when more must be read first.
     fn buffered_frame(&mut self) -> Option<Result<Option<Bytes>, LeanError>> {
         let input = &mut self.connection.as_mut()?.input;
-        match &mut self.reading {
-            Reading::Done => Some(Ok(None)),
-            Reading::Length(_) | Reading::UntilClose if input.is_empty() => None,
+        match self.reading.step(input) {
+            Ok(Step::Data(data)) => Some(Ok(Some(data))),
+            Ok(Step::Done) => Some(Ok(None)),
+            Ok(Step::NeedMore) => None,
+            Err(error) => Some(Err(LeanError::Chunk(error))),
+        }
+    }
+}
+
+// === impl Reading ===
+
+impl Reading {
+    pub(super) fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Empty => Reading::Done,
+            Framing::Length(length) => Reading::Length(length),
+            Framing::Chunked => Reading::Chunked(Chunked::Size),
+            Framing::UntilClose => Reading::UntilClose,
+        }
+    }
+
+    /// Takes the next piece of the body off the front of `input`. A fixed-length body is
+    /// `Done` as soon as its last byte is taken; one read until close never is (its end is
+    /// the connection's).
+    pub(super) fn step(&mut self, input: &mut BytesMut) -> Result<Step, ChunkError> {
+        match self {
+            Reading::Done => Ok(Step::Done),
+            Reading::Length(_) | Reading::UntilClose if input.is_empty() => Ok(Step::NeedMore),
             Reading::Length(left) => {
                 let take = usize::try_from(*left).unwrap_or(usize::MAX).min(input.len());
                 let data = input.split_to(take).freeze();
                 *left -= take as u64;
                 if *left == 0 {
-                    self.reading = Reading::Done;
+                    *self = Reading::Done;
                 }
-                Some(Ok(Some(data)))
+                Ok(Step::Data(data))
             }
-            Reading::UntilClose => Some(Ok(Some(input.split().freeze()))),
-            Reading::Chunked(state) => match state.step(input) {
-                Ok(Step::Data(data)) => Some(Ok(Some(data))),
-                Ok(Step::Done) => {
-                    self.reading = Reading::Done;
-                    Some(Ok(None))
+            Reading::UntilClose => Ok(Step::Data(input.split().freeze())),
+            Reading::Chunked(state) => {
+                let step = state.step(input)?;
+                if step == Step::Done {
+                    *self = Reading::Done;
                 }
-                Ok(Step::NeedMore) => None,
-                Err(error) => Some(Err(LeanError::Chunk(error))),
-            },
+                Ok(step)
+            }
         }
     }
 }

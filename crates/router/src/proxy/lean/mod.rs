@@ -172,22 +172,17 @@ impl Sweep for LeanPool {
 pub fn decode_response(wire: &[u8]) -> Option<(http::StatusCode, Vec<u8>)> {
     let mut input = bytes::BytesMut::from(wire);
     let head = head::parse_response(&mut input, &Method::GET).ok()??;
-    let body = match head.framing {
-        head::Framing::Empty => Vec::new(),
-        head::Framing::Length(length) => input.get(..usize::try_from(length).ok()?)?.to_vec(),
-        head::Framing::UntilClose => input.to_vec(),
-        head::Framing::Chunked => {
-            let mut decoder = chunked::Chunked::Size;
-            let mut body = Vec::new();
-            loop {
-                match decoder.step(&mut input).ok()? {
-                    chunked::Step::Data(data) => body.extend_from_slice(&data),
-                    chunked::Step::Done => break body,
-                    chunked::Step::NeedMore => return None,
-                }
-            }
+    let mut reading = body::Reading::new(head.framing);
+    let mut body = Vec::new();
+    loop {
+        match reading.step(&mut input).ok()? {
+            chunked::Step::Data(data) => body.extend_from_slice(&data),
+            chunked::Step::Done => break,
+            // The input is all there is: only a body read until close may end here.
+            chunked::Step::NeedMore if reading == body::Reading::UntilClose => break,
+            chunked::Step::NeedMore => return None,
         }
-    };
+    }
     Some((head.response.status(), body))
 }
 
