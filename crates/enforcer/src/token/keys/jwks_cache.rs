@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -43,6 +43,11 @@ pub(crate) struct JwksCache {
     refresh: watch::Sender<RefreshState>,
     /// `kid`s a refresh did not find, with when (monotonic) to stop believing so.
     unknown_kids: moka::sync::Cache<Box<str>, Duration>,
+    /// Whether a request has needed these keys: until then (and until a fetch succeeds), a
+    /// failing fetch is logged at debug only, so a key manager that is configured but not in
+    /// use yet (the sample configuration's, with the demo issuer not running) adds no warnings.
+    /// Fetches are counted in metrics either way.
+    needed: AtomicBool,
     task: OnceLock<AbortHandle>,
 }
 
@@ -97,6 +102,7 @@ impl JwksCache {
             fresh_until: AtomicU64::new(0),
             refresh: watch::Sender::new(RefreshState::default()),
             unknown_kids,
+            needed: AtomicBool::new(false),
             task: OnceLock::new(),
         })
     }
@@ -178,6 +184,7 @@ impl JwksCache {
 
     /// Starts a fetch if the rate allows, then waits (bounded) for the fetch in flight.
     async fn refresh_on_miss(self: &Arc<Self>) {
+        self.needed.store(true, Ordering::Relaxed);
         let mut refresh = self.refresh.subscribe();
         if self.begin(self.context.clock.monotonic(), Trigger::UnknownKid) {
             self.spawn_fetch();
@@ -243,14 +250,24 @@ impl JwksCache {
                 }
             },
             Ok(Download::NotModified { max_age }) => ("not_modified", settings.freshness(max_age)),
-            Err(error) => {
+            Err(error) if self.in_use() => {
                 tracing::warn!(key_manager = %self.key_manager, url = %self.url, %error, "JWKS fetch failed; keeping the last good keys");
+                ("error", settings.jwks_min_max_age)
+            }
+            Err(error) => {
+                tracing::debug!(key_manager = %self.key_manager, url = %self.url, %error, "JWKS fetch failed; no request has needed these keys yet");
                 ("error", settings.jwks_min_max_age)
             }
         };
         self.context.metrics.record_jwks_fetch(&self.key_manager, outcome);
         let fresh_until = self.context.clock.monotonic() + fresh_for;
         self.fresh_until.store(nanos(fresh_until), Ordering::Release);
+    }
+
+    /// Whether a failed fetch is worth a warning: the keys served before, or a request
+    /// needed them.
+    fn in_use(&self) -> bool {
+        self.keys.load().is_some() || self.needed.load(Ordering::Relaxed)
     }
 
     /// One background step: fetch when the keys are stale, then say how long to pause.
