@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod logging;
+pub mod process_metrics;
 pub mod run;
 
 /// Exit code for a bad command line or configuration (sysexits `EX_USAGE`).
