@@ -7,6 +7,7 @@ mod support;
 
 mod auth;
 mod cli;
+mod configuration;
 mod control_plane;
 mod files;
 mod forwarding;

@@ -144,6 +144,14 @@ impl GatewaySetup {
         gateway
     }
 
+    /// Starts the gateway with `config` (a file of the repository, say) instead of the one
+    /// this setup writes; its environment and directory are this setup's.
+    pub async fn start_with_config(self, config: &Path) -> GatewayProcess {
+        let mut gateway = spawn(&self.binary, config, self.dir.path(), &self.env, self.pki.clone()).await;
+        gateway._keep = Some(self.dir);
+        gateway
+    }
+
     /// Starts another process on the same directory (e.g. a restart); the directory stays
     /// with this setup.
     pub async fn start_again(&self) -> GatewayProcess {

@@ -37,7 +37,7 @@ pub use catalog::{Catalog, EntityCounts};
 pub use metrics::{AdapterMetrics, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
 pub use source::{
-    CheckReport, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, FileSource, FileWatch,
-    SavedState, SourceError, StateDir, check_directory,
+    ApiSummary, CheckReport, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, FileSource,
+    FileWatch, SavedState, SourceError, StateDir, check_directory,
 };
 pub use status::{SourceKind, StatusCell, SyncState, SyncStatus};

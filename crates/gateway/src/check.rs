@@ -1,31 +1,26 @@
-//! `tollgate check`: validates the configuration and the file-source definitions, prints
-//! what would be served, and exits 0, or prints every error and exits 1.
+//! `tollgate check`: the configuration has passed the same validation a run uses (a config
+//! error exits 64 before this runs, as a run would); this prints what would be served and
+//! exits 0, or prints every rejected definition and exits 1 (a run would serve the others).
 
 use std::process::ExitCode;
 
 use tollgate_adapter::check_directory;
-use tollgate_router::tls::{Tls, TlsMetrics};
 
 use crate::EXIT_FAILURE;
-use crate::config::{Config, SourceKind};
+use crate::config::{Loaded, SourceSettings};
 
 #[allow(clippy::print_stdout)] // printing the report is this command's job
-pub fn main(config: &Config) -> ExitCode {
+pub fn main(loaded: &Loaded) -> ExitCode {
     let mut errors = Vec::new();
-    if config.tls.is_some()
-        && let Err(error) = TlsMetrics::unregistered().map_err(|e| e.to_string()).and_then(|metrics| {
-            Tls::load(crate::run::tls_settings(config), metrics).map(drop).map_err(|e| e.to_string())
-        })
-    {
-        errors.push(format!("tls: {error}"));
-    }
-    match config.source.kind {
-        SourceKind::File => {
-            let report = check_directory(&config.source.path);
+    match &loaded.settings.source {
+        SourceSettings::File { path } => {
+            let report = check_directory(path);
             println!("{report}");
             errors.extend(report.errors.iter().map(|e| format!("{} {}: {}", e.entity.as_str(), e.id, e.error)));
         }
-        SourceKind::ControlPlane => println!("source: control plane at {} (not contacted by check)", config.source.url),
+        SourceSettings::ControlPlane(settings) => {
+            println!("source: control plane at {} (not contacted by check)", settings.url);
+        }
     }
     if errors.is_empty() {
         println!("ok");

@@ -2,9 +2,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Tollgate: an API gateway data plane (TLS, routing, JWT, subscriptions, rate limits).
+/// Tollgate, an API gateway data plane: it terminates TLS, routes each request to a deployed
+/// API, checks the caller's token, subscription and rate limits, and proxies it upstream.
+///
+/// API definitions come from a directory of files or from a control plane; `tollgate check`
+/// validates a configuration without serving it. Exit codes: 0 clean shutdown, 1 runtime
+/// failure (check: a definition is rejected), 64 bad command line or configuration.
 #[derive(Debug, Parser)]
-#[command(name = "tollgate", version, about)]
+#[command(name = "tollgate", version, about, long_about)]
 pub struct Cli {
     /// The configuration file (default: config/gateway.toml when present, else built-in defaults).
     #[arg(short, long, global = true)]

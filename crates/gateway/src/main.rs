@@ -23,17 +23,19 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let config = match config::load(cli.config.as_deref(), std::env::vars()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("tollgate: {error}");
+    let command = cli.command.unwrap_or(Command::Run);
+    let loaded = match config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            eprintln!("tollgate: {errors}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    logging::init(config.log.format);
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run::main(config),
-        Command::Check => check::main(&config),
-        Command::Demo(args) => demo::main(config, &args),
+    logging::init(&loaded.settings.log);
+    logging::warn_ignored(&loaded.ignored_variables);
+    match command {
+        Command::Run => run::main(loaded),
+        Command::Check => check::main(&loaded),
+        Command::Demo(args) => demo::main(loaded, &args),
     }
 }

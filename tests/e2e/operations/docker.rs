@@ -226,7 +226,7 @@ fn strings(value: &Value) -> Option<Vec<String>> {
 fn load(toml: &str, env: Vec<(String, String)>) -> Config {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), toml).unwrap();
-    config::load(Some(file.path()), env).unwrap_or_else(|e| panic!("{e}\n{toml}"))
+    config::parse(Some(file.path()), env).unwrap_or_else(|e| panic!("{e}\n{toml}")).config
 }
 
 /// The binary run the container's way; killed when dropped.

@@ -43,7 +43,7 @@ fn every_section() -> Config {
     let path = dir.path().join("gateway.toml");
     let toml = "[tls]\ncert = \"a.crt\"\nkey = \"a.key\"\n[[tls.sni]]\nserver_names = [\"x\"]\ncert = \"b.crt\"\nkey = \"b.key\"\n";
     std::fs::write(&path, toml).unwrap();
-    config::load(Some(&path), Vec::new()).unwrap()
+    config::parse(Some(&path), Vec::new()).unwrap().config
 }
 
 /// `section.key` → value, arrays kept whole.

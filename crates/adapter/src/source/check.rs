@@ -82,7 +82,7 @@ impl fmt::Display for CheckReport {
 // === impl ApiSummary ===
 
 impl ApiSummary {
-    fn of(api: &Api) -> Self {
+    pub fn of(api: &Api) -> Self {
         let strings = |values: &[std::sync::Arc<str>]| values.iter().map(|v| v.to_string()).collect();
         ApiSummary {
             id: api.id().to_string(),

@@ -45,6 +45,20 @@ impl Default for RateLimitSettings {
 
 // === impl RateLimitBackend ===
 
+impl RateLimitBackend {
+    /// The Redis backend at `url` (`redis://[user:password@]host:port[/db]`, `rediss://`,
+    /// `redis+unix://`), when the Redis client accepts it; the error says what a Redis URL
+    /// looks like and never repeats `url`, which may hold a password.
+    pub fn redis(url: &str) -> Result<Self, &'static str> {
+        match redis::Client::open(url) {
+            Ok(_) => Ok(RateLimitBackend::Redis { url: url.to_owned() }),
+            Err(_) => {
+                Err("is not a Redis URL (redis://[user:password@]host:port[/db], rediss://..., redis+unix://...)")
+            }
+        }
+    }
+}
+
 impl fmt::Debug for RateLimitBackend {
     /// Never prints a password that the Redis URL may carry.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,14 +1,44 @@
 //! The gateway configuration (operator.md, "Config file"): TOML, every key overridable from
 //! the environment as `TOLLGATE_` + the key path in capitals with `__` between levels.
+//!
+//! One path for `run`, `check` and `demo`: [`parse`] reads the file and the environment and
+//! checks every key against the schema (unknown keys with the nearest known one, values of the
+//! wrong kind, out-of-range numbers, all at once); [`validate`] checks what involves several
+//! keys or files, with the code the run itself uses, and yields each crate's settings.
 
+mod env;
+mod error;
 mod load;
+mod schema;
+mod validate;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tollgate_adapter::SourceKind;
 
-pub use load::{ConfigError, load};
+pub use error::{ConfigError, ConfigErrors, Origins};
+pub use load::{Parsed, parse};
+pub use validate::{LogSettings, Settings, SourceSettings, validate};
+
+/// A configuration that passed [`parse`] and [`validate`].
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// What the file and the environment say (shown, without secrets, by `GET /config`).
+    pub config: Config,
+    pub settings: Settings,
+    pub origins: Origins,
+    /// `TOLLGATE_` variables that name no setting, to be logged once.
+    pub ignored_variables: Vec<String>,
+}
+
+/// [`parse`] then [`validate`]: the configuration a run uses, or every problem with it.
+pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Loaded, ConfigErrors> {
+    let Parsed { config, origins, ignored_variables } = parse(path, env)?;
+    let settings = validate(&config, &origins)?;
+    Ok(Loaded { config, settings, origins, ignored_variables })
+}
 
 /// The whole configuration file. Unknown keys are errors: a typo must not silently become
 /// a default.
@@ -65,13 +95,6 @@ pub struct AdminConfig {
     pub address: SocketAddr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SourceKind {
-    File,
-    ControlPlane,
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SourceConfig {
@@ -108,17 +131,11 @@ pub struct UpstreamConfig {
     pub pool_max_idle_per_host: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RateLimitBackend {
-    Local,
-    Redis,
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
-    pub backend: RateLimitBackend,
+    /// `"local"` or `"redis"` (the enforcer's `RateLimitBackend` once validated).
+    pub backend: String,
     #[serde(serialize_with = "redact_url")]
     pub redis_url: String,
     /// Also send `RateLimit-Policy`/`RateLimit` on admitted responses.
@@ -146,10 +163,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
+    /// Operational logs on stderr at this `tracing` filter; `RUST_LOG`, when set, wins.
+    pub level: String,
+    /// Format of operational logs on stderr.
+    pub format: LogFormat,
     /// One JSON line per request on stdout.
     pub access: bool,
-    /// Format of operational logs on stderr (level from `RUST_LOG`, default `info`).
-    pub format: LogFormat,
 }
 
 // === defaults ===
@@ -162,7 +181,7 @@ impl Default for ListenerConfig {
             header_read_timeout_ms: 10_000,
             tls_handshake_timeout_ms: 10_000,
             max_header_bytes: 64 * 1024,
-            http2_max_concurrent_streams: 256,
+            http2_max_concurrent_streams: 100,
         }
     }
 }
@@ -201,7 +220,7 @@ impl Default for UpstreamConfig {
 impl Default for RateLimitConfig {
     fn default() -> Self {
         RateLimitConfig {
-            backend: RateLimitBackend::Local,
+            backend: "local".into(),
             redis_url: "redis://127.0.0.1:6379".into(),
             headers: false,
             sync_interval_ms: 100,
@@ -217,7 +236,7 @@ impl Default for ShutdownConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { access: true, format: LogFormat::Text }
+        LogConfig { level: "info".into(), format: LogFormat::Text, access: true }
     }
 }
 

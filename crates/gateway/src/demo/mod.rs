@@ -2,9 +2,9 @@
 //! APIs refer to — an echo upstream and a token issuer (a key manager's JWKS) — all in one
 //! process, then copy-paste `curl` commands showing a 401, a 200 and a 429.
 //!
-//! The demo only assembles a [`Config`] and calls [`run::serve`], the same entry point as
-//! `tollgate run`: nothing on the request path knows it is a demo. What it changes in the
-//! configuration:
+//! The demo only assembles a [`Config`](crate::config::Config), validates it as every configuration is validated,
+//! and calls [`run::serve`], the same entry point as `tollgate run`: nothing on the request
+//! path knows it is a demo. What it changes in the configuration:
 //! - `[tls]` points at a CA-signed certificate it generates in a temporary directory, so the
 //!   printed commands can use `--cacert` instead of `-k`;
 //! - the upstream (`--upstream-port`, default 9080) and issuer (`--issuer-port`, default
@@ -32,7 +32,9 @@ pub use guide::{GUIDE_END, GUIDE_START, Guide};
 pub use issuer::{AUDIENCE, CONSUMER_KEY, DemoIssuer};
 
 use crate::cli::DemoArgs;
-use crate::config::{Config, SourceKind, TlsConfig};
+use tollgate_adapter::SourceKind;
+
+use crate::config::{Loaded, TlsConfig, validate};
 use crate::run::{self, Fatal};
 
 /// The upstream address the sample APIs name (config/apis/petstore.yaml).
@@ -52,12 +54,13 @@ pub enum DemoError {
 }
 
 /// Runs the demo until SIGTERM or SIGINT; returns the process exit code.
-pub fn main(config: Config, args: &DemoArgs) -> ExitCode {
-    run::block_on_to_exit(run(config, args))
+pub fn main(loaded: Loaded, args: &DemoArgs) -> ExitCode {
+    run::block_on_to_exit(run(loaded, args))
 }
 
 /// Starts the upstream and the issuer, serves the gateway, prints the guide once it is ready.
-pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), Fatal> {
+pub async fn run(loaded: Loaded, args: &DemoArgs) -> Result<(), Fatal> {
+    let mut config = loaded.config;
     let upstream = bind(args.upstream_port).await?;
     let issuer_listener = bind(args.issuer_port).await?;
     let issuer = DemoIssuer::generate(local_addr(&issuer_listener)?)?;
@@ -83,7 +86,9 @@ pub async fn run(mut config: Config, args: &DemoArgs) -> Result<(), Fatal> {
             print_when_ready(guide, bound.admin).await;
         }),
     ];
-    let served = run::serve_with(config, run::shutdown_signal(), |bound| {
+    let settings = validate(&config, &loaded.origins).map_err(|errors| Fatal::Config(errors.to_string()))?;
+    let loaded = Loaded { config, settings, ..loaded };
+    let served = run::serve_with(loaded, run::shutdown_signal(), |bound| {
         let _ = bound_tx.send(bound);
     })
     .await;

@@ -2,6 +2,7 @@
 //! signal, then shuts down in the order operator.md gives.
 
 mod settings;
+mod view;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -20,8 +21,11 @@ use tollgate_router::server::{Listener, Phase, ShutdownTrigger};
 use tollgate_router::tls::{Tls, TlsMetrics};
 use tollgate_router::{AccessLog, RouterMetrics, SnapshotStore};
 
+use self::settings::start_source;
+use self::view::config_view;
 use crate::admin::{Admin, Readiness};
-use crate::config::Config;
+use crate::config::{Loaded, Settings};
+use crate::process_metrics::{ProcessMetrics, register_build_info};
 use crate::{EXIT_FAILURE, EXIT_USAGE};
 
 /// Why the gateway could not run.
@@ -35,20 +39,14 @@ pub enum Fatal {
     Runtime(String),
 }
 
-/// The TLS settings of a configuration (also used by `tollgate check`).
-pub fn tls_settings(config: &Config) -> tollgate_router::tls::TlsSettings {
-    settings::tls(config)
-}
-
 /// Runs the gateway to completion; returns the process exit code.
-pub fn main(config: Config) -> ExitCode {
-    block_on_to_exit(serve(config, shutdown_signal()))
+pub fn main(loaded: Loaded) -> ExitCode {
+    block_on_to_exit(async { serve(loaded, shutdown_signal()).await })
 }
 
 /// Runs `task` (the gateway, or the demo around it) on the gateway's runtime and turns how
 /// it ended into the process exit code.
 pub(crate) fn block_on_to_exit(task: impl Future<Output = Result<(), Fatal>>) -> ExitCode {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let result = match build_runtime() {
         Ok(runtime) => runtime.block_on(task),
         Err(error) => Err(Fatal::Runtime(format!("cannot start the runtime: {error}"))),
@@ -81,7 +79,7 @@ fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// The parts of a running gateway.
-struct Parts {
+pub(crate) struct Parts {
     registry: Registry,
     store: Arc<SnapshotStore>,
     status: StatusCell,
@@ -101,27 +99,28 @@ pub struct Bound {
 
 /// Runs the gateway inside an existing runtime until `stop` resolves (normally a SIGTERM or
 /// SIGINT, see [`shutdown_signal`]), then shuts down as operator.md describes.
-pub async fn serve(config: Config, stop: impl Future<Output = Result<Signals, Fatal>>) -> Result<(), Fatal> {
-    serve_with(config, stop, |_| {}).await
+pub async fn serve(loaded: Loaded, stop: impl Future<Output = Result<Signals, Fatal>>) -> Result<(), Fatal> {
+    serve_with(loaded, stop, |_| {}).await
 }
 
 /// [`serve`], telling `bound` where the listeners are once they are bound.
 pub async fn serve_with(
-    config: Config,
+    loaded: Loaded,
     stop: impl Future<Output = Result<Signals, Fatal>>,
     bound: impl FnOnce(Bound),
 ) -> Result<(), Fatal> {
-    let parts = build(&config).await?;
-    let trigger = ShutdownTrigger::new(Duration::from_secs(config.shutdown.timeout_seconds));
+    let settings = &loaded.settings;
+    let parts = build(settings).await?;
+    let trigger = ShutdownTrigger::new(settings.shutdown_timeout);
     let readiness = Arc::new(Readiness::new(parts.store.clone(), trigger.subscribe()));
-    let https = bind(config.listener.https).await?;
-    let http = match config.listener.http {
+    let https = bind(settings.https).await?;
+    let http = match settings.http {
         Some(address) => Some(bind(address).await?),
         None => None,
     };
-    let admin_listener = bind(config.admin.address).await?;
+    let admin_listener = bind(settings.admin).await?;
     bound(announce(&https, http.as_ref(), &admin_listener)?);
-    let listener_settings = settings::listener(&config);
+    let listener_settings = settings.listener.clone();
     let mut listeners = vec![Listener::https(https, parts.tls.acceptor(), parts.tls_metrics.clone())];
     listeners.extend(http.map(Listener::http));
     let serving: Vec<_> = listeners
@@ -133,10 +132,10 @@ pub async fn serve_with(
         })
         .collect();
     readiness.listeners_bound();
-    let admin = Admin { registry: parts.registry.clone(), readiness, config_view: config_view(&parts, &config) };
+    let admin = Admin { registry: parts.registry.clone(), readiness, config_view: config_view(&parts, &loaded) };
     let admin_task = tokio::spawn(admin.serve(admin_listener, trigger.subscribe()));
     let signals = stop.await?;
-    drain_then_close(&trigger, signals, Duration::from_secs(config.shutdown.drain_seconds)).await;
+    drain_then_close(&trigger, signals, settings.drain).await;
     for task in serving {
         let _ = task.await;
     }
@@ -146,27 +145,28 @@ pub async fn serve_with(
     Ok(())
 }
 
-async fn build(config: &Config) -> Result<Parts, Fatal> {
+async fn build(settings: &Settings) -> Result<Parts, Fatal> {
     let registry = Registry::new();
     let metric = |error: prometheus::Error| Fatal::Runtime(format!("metrics: {error}"));
-    registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self())).map_err(metric)?;
+    registry.register(Box::new(ProcessMetrics::new().map_err(metric)?)).map_err(metric)?;
+    register_build_info(&registry).map_err(metric)?;
     let router_metrics = RouterMetrics::register(&registry).map_err(metric)?;
     let enforcer_metrics = EnforcerMetrics::register(&registry).map_err(metric)?;
     let tls_metrics = TlsMetrics::register(&registry).map_err(metric)?;
     let adapter_metrics = AdapterMetrics::register(&registry).map_err(metric)?;
-    let tls = Tls::load(settings::tls(config), tls_metrics.clone()).map_err(|e| Fatal::Config(format!("tls: {e}")))?;
-    let mut background = vec![tls.spawn_reloader(settings::tls_poll(config))];
+    let tls = Tls::load(settings.tls.clone(), tls_metrics.clone()).map_err(|e| Fatal::Config(format!("tls: {e}")))?;
+    let mut background = vec![tls.spawn_reloader(settings.tls_poll)];
     let clock = SystemClock::shared();
-    let enforcer = Arc::new(Enforcer::new(settings::enforcer(config), clock.clone(), enforcer_metrics));
+    let enforcer = Arc::new(Enforcer::new(settings.enforcer.clone(), clock.clone(), enforcer_metrics));
     enforcer.limiter().register_metrics(&registry).map_err(metric)?;
     background.extend(enforcer.limiter().start());
     let store = Arc::new(SnapshotStore::new());
-    let source_kind = settings::source_kind(config);
-    let applier = Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock, source_kind));
+    let applier =
+        Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock, settings.source_kind()));
     let status = applier.status().clone();
-    background.extend(settings::start_source(config, applier).await?);
-    let upstreams = Upstreams::new(settings::upstreams(config)).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
-    let access_log = match config.log.access {
+    background.extend(start_source(&settings.source, applier).await?);
+    let upstreams = Upstreams::new(settings.upstreams.clone()).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
+    let access_log = match settings.log.access {
         true => Some(
             AccessLog::spawn(Box::new(std::io::stdout()), 65_536, router_metrics.access_log_dropped())
                 .map_err(|e| Fatal::Runtime(format!("access log: {e}")))?,
@@ -179,7 +179,7 @@ async fn build(config: &Config) -> Result<Parts, Fatal> {
         Arc::new(upstreams),
         router_metrics,
         access_log,
-        settings::pipeline(config),
+        settings.pipeline.clone(),
     );
     Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, background })
 }
@@ -206,19 +206,6 @@ fn announce(https: &TcpListener, http: Option<&TcpListener>, admin: &TcpListener
     Ok(bound)
 }
 
-fn config_view(parts: &Parts, config: &Config) -> crate::admin::ConfigView {
-    let (store, status) = (parts.store.clone(), parts.status.clone());
-    let source = serde_json::json!({ "kind": config.source.kind, "path": config.source.path, "url": config.source.url, "environment": config.source.environment });
-    Arc::new(move || {
-        let snapshot = store.load();
-        serde_json::json!({
-            "revision": snapshot.as_ref().map(|s| s.revision),
-            "source": source,
-            "sync": &*status.load(),
-        })
-    })
-}
-
 /// The shutdown signals, once the first has arrived (a second one cuts the drain short).
 #[derive(Debug)]
 pub struct Signals {
@@ -226,18 +213,22 @@ pub struct Signals {
     interrupt: Signal,
 }
 
-/// Resolves at the first SIGTERM or SIGINT.
-pub async fn shutdown_signal() -> Result<Signals, Fatal> {
+/// Resolves at the first SIGTERM or SIGINT. The handlers are installed when this is called
+/// (inside the runtime), not when the future is first polled: a signal that arrives while
+/// the gateway is still starting must shut it down gracefully, not kill it.
+pub fn shutdown_signal() -> impl Future<Output = Result<Signals, Fatal>> {
     let fail = |e: std::io::Error| Fatal::Runtime(format!("cannot install signal handlers: {e}"));
-    let mut signals = Signals {
-        terminate: signal(SignalKind::terminate()).map_err(fail)?,
-        interrupt: signal(SignalKind::interrupt()).map_err(fail)?,
-    };
-    tokio::select! {
-        _ = signals.terminate.recv() => {}
-        _ = signals.interrupt.recv() => {}
+    let installed = signal(SignalKind::terminate())
+        .and_then(|terminate| Ok(Signals { terminate, interrupt: signal(SignalKind::interrupt())? }))
+        .map_err(fail);
+    async move {
+        let mut signals = installed?;
+        tokio::select! {
+            _ = signals.terminate.recv() => {}
+            _ = signals.interrupt.recv() => {}
+        }
+        Ok(signals)
     }
-    Ok(signals)
 }
 
 /// Not ready at once, keep serving for `drain`, then close the listeners (another signal

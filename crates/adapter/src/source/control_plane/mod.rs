@@ -78,6 +78,12 @@ impl ControlPlaneSource {
         Ok(ControlPlaneSource { settings, client, applier, engine, state_dir })
     }
 
+    /// The checks of [`ControlPlaneSource::new`] alone (`tollgate check` and the gateway's
+    /// configuration validation): the same verdict, nothing started.
+    pub fn check(settings: &ControlPlaneSettings) -> Result<(), SourceError> {
+        Client::new(settings).map(drop)
+    }
+
     /// Serves the last-known-good state at once, when there is one; returns its revision.
     /// Synchronous, so the gateway is ready as soon as it listens. A state that cannot be
     /// read is logged and counted (`io`/`decode`), and the gateway starts without one.

@@ -1,0 +1,50 @@
+//! The `GET /config` document (operator.md, "Admin listener"): what is served, where it comes
+//! from, and the effective settings, never secrets.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tollgate_adapter::{ApiSummary, SourceKind};
+
+use super::Parts;
+use crate::admin::ConfigView;
+use crate::config::Loaded;
+
+/// The settings (secrets are never serialised: see [`crate::config::Config`]) and the source
+/// are fixed at start; the served APIs and the sync state are read at each request.
+pub(super) fn config_view(parts: &Parts, loaded: &Loaded) -> ConfigView {
+    let (store, status) = (parts.store.clone(), parts.status.clone());
+    let settings = serde_json::to_value(&loaded.config).unwrap_or(Value::Null);
+    let source = &loaded.config.source;
+    let (origin, source) = match source.kind {
+        SourceKind::File => (source.path.display().to_string(), json!({ "kind": source.kind, "path": source.path })),
+        SourceKind::ControlPlane => {
+            (source.url.clone(), json!({ "kind": source.kind, "url": source.url, "environment": source.environment }))
+        }
+    };
+    Arc::new(move || {
+        let snapshot = store.load();
+        let apis: Vec<Value> = snapshot
+            .iter()
+            .flat_map(|snapshot| snapshot.routes.apis())
+            .map(|api| served_api(ApiSummary::of(api), &origin))
+            .collect();
+        json!({
+            "revision": snapshot.as_ref().map(|s| s.revision),
+            "source": source,
+            "sync": &*status.load(),
+            "apis": apis,
+            "settings": settings,
+        })
+    })
+}
+
+/// One served API with where it came from: the file source's directory, or the control
+/// plane's URL.
+fn served_api(summary: ApiSummary, origin: &str) -> Value {
+    let mut api = serde_json::to_value(summary).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut api {
+        fields.insert("origin".into(), Value::String(origin.to_owned()));
+    }
+    api
+}
