@@ -145,6 +145,31 @@ async fn dangerous_paths_are_rejected_with_400() {
     assert_eq!(up.requests(), 0, "nothing reached the upstream");
 }
 
+/// client.md Routing 2: segments that Tomcat, Spring or a lenient decoder resolve as dot
+/// segments (the auth bypass behind a proxy: an unsecured route leading to a secured one).
+#[tokio::test]
+async fn paths_an_upstream_would_resolve_as_dot_segments_are_rejected_over_both_protocols() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("app", "/app", &[up.url()], &["GET /public/*"], "")).start().await;
+    for client in [gw.client(), gw.client().http2()] {
+        for path in [
+            "/app/1.0.0/public/..;/private/x",
+            "/app/1.0.0/public/..;jsessionid=x/private/x",
+            "/app/1.0.0/public/%2e%2e;/private/x",
+            "/app/1.0.0/public/..%3b/private/x",
+            "/app/1.0.0/public/%252e%252e/private/x",
+            "/app/1.0.0/public/..%252fprivate",
+            "/app/1.0.0/public/%25%32%65%25%32%65/private",
+            "/app/1.0.0/public/%c0%ae%c0%ae/private/x",
+        ] {
+            let reply = client.get(path).await;
+            assert_eq!((reply.status.as_u16(), reply.code()), (400, "400".into()), "{path}");
+        }
+    }
+    assert_eq!(up.requests(), 0, "nothing reached the upstream");
+    assert_eq!(gw.client().get("/app/1.0.0/public/a;v=1/b").await.status, 200, "ordinary parameters pass");
+}
+
 #[tokio::test]
 async fn version_placeholder_and_default_version_base_paths() {
     let (v1, v2) = (Upstream::start("v1").await, Upstream::start("v2").await);

@@ -4,8 +4,12 @@
 //! - Percent-encoded unreserved characters (`ALPHA DIGIT - . _ ~`) are decoded; every other
 //!   escape is kept exactly as sent (hex case included).
 //! - Runs of `/` collapse to one `/`; a trailing `/` is kept.
-//! - Rejected: a `.` or `..` segment (raw or encoded), an encoded `/`, a `\` (raw or encoded),
-//!   and, as our additions to the contract, malformed escapes and an encoded NUL.
+//! - Rejected, because some upstream could resolve them to another resource: a `.` or `..`
+//!   segment (raw or encoded), also when `;` parameters follow it (`..;x`, `%2e%2e;`, `..%3b`:
+//!   Tomcat and Spring drop the parameters, then resolve the dots); an encoded `/`; a `\` (raw
+//!   or encoded); a double-encoded `.`, `/` or `\` (`%252e`, `%252f`, `%255c`: an upstream that
+//!   decodes twice sees the single encoding); escapes that decode to bytes that are not UTF-8
+//!   (the overlong `%c0%ae` is `.` to a lenient decoder); malformed escapes; an encoded NUL.
 
 use std::borrow::Cow;
 
@@ -27,12 +31,19 @@ pub enum PathError {
     /// A `\`, raw or encoded (`%5C`, `%5c`).
     #[error("path has a '\\'")]
     Backslash,
-    /// A `%` not followed by two hex digits. Our addition to the contract.
+    /// A `%` not followed by two hex digits.
     #[error("path has a malformed percent escape")]
     MalformedEscape,
-    /// `%00`. Our addition to the contract.
+    /// `%00`.
     #[error("path has an encoded NUL")]
     EncodedNul,
+    /// `%25` followed by the hex of `.`, `/` or `\` (`%252e`, `%252F`, `%255c`), once the
+    /// unreserved escapes are decoded (so `%25%32%65` too).
+    #[error("path has a double-encoded '.', '/' or '\\'")]
+    DoubleEncoded,
+    /// Escapes whose bytes are not UTF-8, such as the overlong `%c0%ae`.
+    #[error("path has percent-encoded bytes that are not UTF-8")]
+    NotUtf8,
 }
 
 /// What normalisation does with one well-formed, accepted `%XX` escape.
@@ -40,8 +51,8 @@ pub enum PathError {
 pub(crate) enum Escape {
     /// An unreserved character: replaced by the character itself.
     Decode(u8),
-    /// Anything else: kept exactly as sent.
-    Keep,
+    /// Anything else (this byte): kept exactly as sent.
+    Keep(u8),
 }
 
 /// Why a `%XX` escape is refused.
@@ -76,7 +87,15 @@ pub fn normalise(path: &str) -> Result<Cow<'_, str>, PathError> {
         }
         start = end + 1;
     }
-    Ok(out.finish())
+    let suspect = (out.kept_percent, out.kept_non_ascii);
+    let normal = out.finish();
+    if suspect.0 && has_double_encoding(normal.as_bytes()) {
+        return Err(PathError::DoubleEncoded);
+    }
+    if suspect.1 && !decodes_to_utf8(normal.as_bytes()) {
+        return Err(PathError::NotUtf8);
+    }
+    Ok(normal)
 }
 
 /// Reads the escape at `bytes[at]` (a `%`): what normalisation does with it, or why the path
@@ -92,7 +111,7 @@ pub(crate) fn escape_at(bytes: &[u8], at: usize) -> Result<Escape, EscapeError> 
         b'\\' => Err(EscapeError::Backslash),
         0 => Err(EscapeError::Nul),
         byte if is_unreserved(byte) => Ok(Escape::Decode(byte)),
-        _ => Ok(Escape::Keep),
+        byte => Ok(Escape::Keep(byte)),
     }
 }
 
@@ -104,9 +123,11 @@ pub(crate) fn is_unreserved(byte: u8) -> bool {
 /// Checks and normalises the segment `bytes[start..end]` (no `/` inside) into `out`.
 fn segment(bytes: &[u8], start: usize, end: usize, out: &mut Output<'_>) -> Result<(), PathError> {
     let raw = &bytes[start..end];
-    // Most segments have nothing to decode: one tight scan, then compare.
+    // Most segments have nothing to decode: one tight scan, then compare what comes before
+    // any `;` parameters.
     if !raw.iter().any(|&b| b == b'%' || b == b'\\') {
-        return if raw == b"." || raw == b".." { Err(PathError::DotSegment) } else { Ok(()) };
+        let name = raw.split(|&b| b == b';').next().unwrap_or(raw);
+        return if name == b"." || name == b".." { Err(PathError::DotSegment) } else { Ok(()) };
     }
     escaped_segment(bytes, start, end, out)
 }
@@ -124,7 +145,10 @@ fn escaped_segment(bytes: &[u8], start: usize, end: usize, out: &mut Output<'_>)
                         out.replace(i, i + 3, Some(byte));
                         dots.push(byte);
                     }
-                    Escape::Keep => dots.push(b'%'),
+                    Escape::Keep(byte) => {
+                        out.kept(byte);
+                        dots.push(byte);
+                    }
                 }
                 i += 3;
             }
@@ -137,11 +161,13 @@ fn escaped_segment(bytes: &[u8], start: usize, end: usize, out: &mut Output<'_>)
     if dots.is_dot_segment() { Err(PathError::DotSegment) } else { Ok(()) }
 }
 
-/// Tracks whether a segment, once decoded, is `.` or `..`.
+/// Tracks whether a segment, once decoded and without its `;` parameters, is `.` or `..`.
 #[derive(Debug)]
 struct DotSegment {
     len: u8,
     all_dots: bool,
+    /// A `;` (raw or `%3b`) was seen: what follows are parameters.
+    parameters: bool,
 }
 
 /// The normalised path, borrowed from the input for as long as it is a prefix of it.
@@ -152,6 +178,43 @@ struct Output<'a> {
     copied: usize,
     /// `None` while the output equals `input[..copied]`.
     owned: Option<String>,
+    /// A `%25` escape was kept: the output may hold a double encoding.
+    kept_percent: bool,
+    /// An escape of a byte over 0x7f was kept: the output may decode to bytes that are not
+    /// UTF-8.
+    kept_non_ascii: bool,
+}
+
+/// Whether `normal` (escapes kept as sent, unreserved ones decoded) has `%25` followed by
+/// the hex of `.`, `/` or `\\`.
+fn has_double_encoding(normal: &[u8]) -> bool {
+    normal.windows(5).any(|w| {
+        w[..3].eq_ignore_ascii_case(b"%25") && [b"2e", b"2f", b"5c"].iter().any(|hex| w[3..].eq_ignore_ascii_case(*hex))
+    })
+}
+
+/// Whether `normal`, with every escape decoded, is UTF-8. `normal` is a normalised path,
+/// so every `%` starts a well-formed escape.
+fn decodes_to_utf8(normal: &[u8]) -> bool {
+    let mut decoded = Vec::with_capacity(normal.len());
+    let mut i = 0;
+    while i < normal.len() {
+        let escaped = match normal[i] {
+            b'%' => escape_at(normal, i).ok(),
+            _ => None,
+        };
+        match escaped {
+            Some(Escape::Keep(byte) | Escape::Decode(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            None => {
+                decoded.push(normal[i]);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }
 
 // === impl EscapeError ===
@@ -171,14 +234,17 @@ impl From<EscapeError> for PathError {
 
 impl Default for DotSegment {
     fn default() -> Self {
-        DotSegment { len: 0, all_dots: true }
+        DotSegment { len: 0, all_dots: true, parameters: false }
     }
 }
 
 impl DotSegment {
     fn push(&mut self, decoded: u8) {
-        self.len = self.len.saturating_add(1);
-        self.all_dots &= decoded == b'.';
+        self.parameters |= decoded == b';';
+        if !self.parameters {
+            self.len = self.len.saturating_add(1);
+            self.all_dots &= decoded == b'.';
+        }
     }
 
     fn is_dot_segment(&self) -> bool {
@@ -190,7 +256,13 @@ impl DotSegment {
 
 impl<'a> Output<'a> {
     fn new(input: &'a str) -> Self {
-        Output { input, copied: 0, owned: None }
+        Output { input, copied: 0, owned: None, kept_percent: false, kept_non_ascii: false }
+    }
+
+    /// Notes an escape of `byte` kept as sent.
+    fn kept(&mut self, byte: u8) {
+        self.kept_percent |= byte == b'%';
+        self.kept_non_ascii |= !byte.is_ascii();
     }
 
     /// Copies the input up to `from`, drops `input[from..to]` and writes `with` instead.

@@ -158,7 +158,7 @@ fn check_literal(segment: &str) -> Result<(), TemplateError> {
     let escapes = bytes.iter().enumerate().filter(|(_, byte)| **byte == b'%');
     for result in escapes.map(|(at, _)| path::escape_at(bytes, at)) {
         match result {
-            Ok(Escape::Keep) => {}
+            Ok(Escape::Keep(_)) => {}
             Ok(Escape::Decode(_)) => return error(TemplateError::EscapedUnreserved),
             Err(EscapeError::Malformed) => return error(TemplateError::MalformedEscape),
             Err(EscapeError::Backslash) => return error(TemplateError::Backslash),

@@ -106,3 +106,39 @@ fn normalising_twice_changes_nothing() {
         assert!(matches!(normalise(&once), Ok(Cow::Borrowed(p)) if p == once), "{path} -> {once}");
     }
 }
+
+#[test]
+fn refuses_dot_segments_followed_by_parameters() {
+    for path in [
+        "/public/..;/private/x",
+        "/public/..;jsessionid=1/x",
+        "/a/.;/b",
+        "/a/%2e%2e;/b",
+        "/a/..%3b/b",
+        "/a/..%3B/b",
+        "/a/%2e%2e%3bx=1/b",
+        "/a/..;",
+    ] {
+        assert_eq!(refused(path), PathError::DotSegment, "{path}");
+    }
+    // Parameters on an ordinary segment, or dots after the parameters, are ordinary text.
+    assert_eq!(normal("/a;v=1/b;..;x/%3b.."), "/a;v=1/b;..;x/%3b..");
+    assert_eq!(normal("/...;x"), "/...;x");
+}
+
+#[test]
+fn refuses_double_encoded_dots_slashes_and_backslashes() {
+    for path in ["/%252e%252e/x", "/a%252fb", "/a%252Fb", "/%252E", "/a%255cb", "/a%255C", "/%25%32%65", "/%25%32%46"] {
+        assert_eq!(refused(path), PathError::DoubleEncoded, "{path}");
+    }
+    // A double-encoded ordinary character stays as sent.
+    assert_eq!(normal("/%2541/%2520"), "/%2541/%2520");
+}
+
+#[test]
+fn refuses_escapes_that_are_not_utf8() {
+    for path in ["/%c0%ae/x", "/%C0%AE%C0%AE", "/%ff", "/%e9", "/%C3"] {
+        assert_eq!(refused(path), PathError::NotUtf8, "{path}");
+    }
+    assert_eq!(normal("/%C3%A9/caf%c3%a9"), "/%C3%A9/caf%c3%a9");
+}
