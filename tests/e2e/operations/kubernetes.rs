@@ -2,14 +2,16 @@
 //! kustomization; every rendered object validates against the Kubernetes schemas
 //! (kubernetes-validate, offline, strict, oldest and newest supported versions); and the
 //! manifests agree with the gateway configuration they carry, loaded by the gateway's own
-//! loader and checked by `tollgate check`.
+//! loader and checked by `tollgate check`; and, in the base and every overlay, the gateway
+//! pods get no service links, the HPA alone sets the replica count, and the CPU limit stays
+//! close to the request the HPA scales on.
 
 use std::process::Command;
 
 use serde_json::Value;
 use tollgate_gateway::config::{self, Config};
 
-use super::tools::{run, text, yaml_documents};
+use super::tools::{repo, run, text, yaml_documents};
 use crate::support::binary;
 
 const KUSTOMIZATIONS: &[&str] = &["k8s/base", "k8s/overlays/redis", "k8s/monitoring"];
@@ -107,6 +109,92 @@ fn the_redis_overlay_shares_rate_limits_through_its_own_redis() {
     let redis_policy = object(&objects, "NetworkPolicy", "tollgate-redis");
     let admitted = &redis_policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"];
     assert!(selects(admitted, &pod["metadata"]["labels"]), "Redis admits the gateway pods");
+}
+
+/// Kubernetes injects `<SERVICE>_PORT=tcp://...`, `<SERVICE>_SERVICE_HOST` and so on for every
+/// Service of the namespace; the Service named `tollgate` would make them `TOLLGATE_*`
+/// configuration overrides that the gateway refuses (issue 11: the kit crash-looped).
+#[test]
+fn the_gateway_pods_get_no_service_links_in_the_base_and_every_overlay() {
+    for kustomization in gateway_kustomizations() {
+        let objects = yaml_documents(&render(&kustomization));
+        let pod = &object(&objects, "Deployment", "tollgate")["spec"]["template"];
+        assert_eq!(
+            pod["spec"]["enableServiceLinks"], false,
+            "{kustomization}: the gateway pods must set enableServiceLinks: false"
+        );
+    }
+}
+
+/// A Deployment that pins `replicas` while an HPA scales it is reset to that count by every
+/// `kubectl apply`, undoing a scale-out under load.
+#[test]
+fn a_deployment_scaled_by_an_hpa_pins_no_replicas_in_the_base_and_every_overlay() {
+    for kustomization in gateway_kustomizations() {
+        let objects = yaml_documents(&render(&kustomization));
+        let hpas: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "HorizontalPodAutoscaler").collect();
+        assert!(!hpas.is_empty(), "{kustomization}: no HorizontalPodAutoscaler rendered");
+        for hpa in hpas {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            assert_eq!(target["kind"], "Deployment", "{kustomization}: the HPA scales a Deployment");
+            let deployment = object(&objects, "Deployment", target["name"].as_str().unwrap());
+            assert!(
+                deployment["spec"].get("replicas").is_none(),
+                "{kustomization}: Deployment/{} sets replicas = {} although HPA/{} owns its scale",
+                target["name"],
+                deployment["spec"]["replicas"],
+                hpa["metadata"]["name"]
+            );
+        }
+    }
+}
+
+/// The HPA's CPU target is a share of the request: with a limit far above it (250m against
+/// 2 CPUs) it scaled out at a fraction of what a pod can do. docs/operations.md ("Sizing")
+/// derives the request from the measured CPU cost per request.
+#[test]
+fn the_gateway_cpu_limit_stays_close_to_the_request_the_hpa_scales_on() {
+    for kustomization in gateway_kustomizations() {
+        let objects = yaml_documents(&render(&kustomization));
+        let container = &object(&objects, "Deployment", "tollgate")["spec"]["template"]["spec"]["containers"][0];
+        let request = millicores(&container["resources"]["requests"]["cpu"]);
+        let limit = millicores(&container["resources"]["limits"]["cpu"]);
+        assert!(
+            limit >= request && limit <= 2 * request,
+            "{kustomization}: CPU limit {limit}m against request {request}m: keep the limit within 2× the request"
+        );
+    }
+}
+
+/// `k8s/base` and every `k8s/overlays/*`: the kustomizations that deploy the gateway.
+fn gateway_kustomizations() -> Vec<String> {
+    let overlays = std::fs::read_dir(repo().join("k8s/overlays")).unwrap();
+    let mut names: Vec<String> = overlays
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.path().join("kustomization.yaml").is_file())
+        .map(|entry| format!("k8s/overlays/{}", entry.file_name().to_str().unwrap()))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no overlay under k8s/overlays");
+    std::iter::once("k8s/base".to_owned()).chain(names).collect()
+}
+
+/// A Kubernetes CPU quantity (`"1"`, `"1.5"`, `"500m"`, or a YAML number) in millicores.
+fn millicores(quantity: &Value) -> u64 {
+    let text = match quantity {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        other @ (Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_)) => {
+            panic!("not a CPU quantity: {other}")
+        }
+    };
+    match text.strip_suffix('m') {
+        Some(milli) => milli.parse().unwrap_or_else(|e| panic!("CPU quantity {text:?}: {e}")),
+        None => {
+            let cpus: f64 = text.parse().unwrap_or_else(|e| panic!("CPU quantity {text:?}: {e}"));
+            (cpus * 1000.0).round() as u64
+        }
+    }
 }
 
 fn render(kustomization: &str) -> String {
