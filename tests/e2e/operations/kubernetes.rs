@@ -327,3 +327,94 @@ fn tollgate_check_accepts(toml: &str) {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "tollgate check:\n{}{}", text(&output.stdout), text(&output.stderr));
 }
+
+/// The binary, run with the rendered gateway.toml of the base and of every overlay and the
+/// environment a pod of the rendered namespace gets: the Deployment's env values and the
+/// service links Kubernetes injects for every Service (`enableServiceLinks: false` is belt
+/// and braces; older clusters and other platforms inject such variables anyway). It becomes
+/// ready, and one warning names every injected `TOLLGATE_` variable. Only what cannot run on
+/// a test machine is overridden: addresses (port 0), certificate files, the state directory
+/// the source (a directory of files instead of the control plane) and the log format.
+#[tokio::test]
+async fn the_kit_gateway_becomes_ready_with_a_pods_service_link_environment() {
+    for kustomization in ["k8s/base", "k8s/overlays/redis"] {
+        let objects = yaml_documents(&render(kustomization));
+        let pod = &object(&objects, "Deployment", "tollgate")["spec"]["template"];
+        let container = &pod["spec"]["containers"][0];
+        let (_, toml) = gateway_config(&objects, container, pod);
+        let links = service_links(&objects);
+        assert!(links.iter().any(|(name, _)| name == "TOLLGATE_PORT"), "{kustomization}: a Service named tollgate");
+        let setup = crate::support::gateway();
+        let dir = setup.dir().to_owned();
+        let (cert, key) = setup.pki().issue(&["localhost"]).write(&dir, "server");
+        std::fs::create_dir_all(dir.join("apis")).unwrap();
+        std::fs::write(dir.join("apis/a.yaml"), "apis: []\n").unwrap();
+        let config = dir.join("gateway.toml");
+        std::fs::write(&config, &toml).unwrap();
+        let mut setup = setup;
+        let env = container["env"].as_array().unwrap().iter();
+        for (name, value) in env.filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?))) {
+            setup = setup.env(name, value);
+        }
+        for (name, value) in &links {
+            setup = setup.env(name, value);
+        }
+        let overrides = [
+            ("TOLLGATE_LISTENER__HTTPS", "127.0.0.1:0".to_owned()),
+            ("TOLLGATE_ADMIN__ADDRESS", "127.0.0.1:0".to_owned()),
+            ("TOLLGATE_TLS__CERT", cert.display().to_string()),
+            ("TOLLGATE_TLS__KEY", key.display().to_string()),
+            ("TOLLGATE_SOURCE__KIND", "file".to_owned()),
+            ("TOLLGATE_SOURCE__PATH", dir.join("apis").display().to_string()),
+            ("TOLLGATE_SOURCE__STATE_DIR", dir.join("state").display().to_string()),
+            // The harness reads the bound addresses from the text log line.
+            ("TOLLGATE_LOG__FORMAT", "text".to_owned()),
+        ];
+        for (name, value) in &overrides {
+            setup = setup.env(name, value);
+        }
+        let mut gw = setup.start_with_config(&config).await;
+        assert_eq!(gw.admin().get("/health/ready").await.status, 200, "{kustomization}");
+        assert_eq!(gw.stop().await.code(), Some(0), "{kustomization}");
+        gw.logs().closed().await;
+        let stderr = gw.logs().stderr_text();
+        let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("name no setting")).collect();
+        assert_eq!(warnings.len(), 1, "{kustomization}: {stderr}");
+        for (name, _) in links.iter().filter(|(name, _)| name.starts_with("TOLLGATE_")) {
+            assert!(warnings[0].contains(name.as_str()), "{kustomization}: {name} not named: {}", warnings[0]);
+        }
+    }
+}
+
+/// The variables Kubernetes puts into a pod for every Service of its namespace (docker-link
+/// style: `{NAME}_SERVICE_HOST`, `{NAME}_PORT_{port}_TCP_ADDR`, ...), with made-up cluster IPs.
+fn service_links(objects: &[Value]) -> Vec<(String, String)> {
+    let mut links = Vec::new();
+    for (index, service) in objects.iter().filter(|o| o["kind"] == "Service").enumerate() {
+        let name = service["metadata"]["name"].as_str().unwrap().to_uppercase().replace('-', "_");
+        let ip = format!("10.96.0.{}", index + 10);
+        let ports = service["spec"]["ports"].as_array().unwrap();
+        for (i, port) in ports.iter().enumerate() {
+            let (number, proto) = (port["port"].as_u64().unwrap(), port["protocol"].as_str().unwrap_or("TCP"));
+            let prefix = format!("{name}_PORT_{number}_{proto}");
+            links.extend([
+                (prefix.clone(), format!("{}://{ip}:{number}", proto.to_lowercase())),
+                (format!("{prefix}_PROTO"), proto.to_lowercase()),
+                (format!("{prefix}_PORT"), number.to_string()),
+                (format!("{prefix}_ADDR"), ip.clone()),
+            ]);
+            if let Some(port_name) = port["name"].as_str() {
+                links.push((
+                    format!("{name}_SERVICE_PORT_{}", port_name.to_uppercase().replace('-', "_")),
+                    number.to_string(),
+                ));
+            }
+            if i == 0 {
+                links.push((format!("{name}_SERVICE_HOST"), ip.clone()));
+                links.push((format!("{name}_SERVICE_PORT"), number.to_string()));
+                links.push((format!("{name}_PORT"), format!("{}://{ip}:{number}", proto.to_lowercase())));
+            }
+        }
+    }
+    links
+}
