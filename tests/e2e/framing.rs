@@ -76,6 +76,8 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await;
     assert!(matches!(read, Ok(Ok(_)) | Ok(Err(_))), "the gateway closed the slow connection");
     assert_eq!(up.requests(), 0);
+    let labels = [("listener", "http"), ("kind", "header_timeout")];
+    assert_eq!(gw.metric_sum("tollgate_connection_errors_total", &labels).await, 1.0);
 }
 
 #[tokio::test]
@@ -110,4 +112,9 @@ async fn a_tls_connection_without_alpn_h2_does_not_serve_http2() {
         assert!(answered.is_err(), "served as HTTP/2 after ALPN {alpn:?}");
     }
     assert_eq!(up.requests(), 0);
+    let counted = tollgate_tests::eventually(Duration::from_secs(10), async || {
+        let labels = [("listener", "https"), ("kind", "protocol")];
+        gw.metric_sum("tollgate_connection_errors_total", &labels).await == 2.0
+    });
+    assert!(counted.await, "both connections counted as protocol errors");
 }
