@@ -175,3 +175,18 @@ async fn http2_announces_100_concurrent_streams_by_default() {
     }
     assert_eq!(conn.max_concurrent_send_streams(), 100);
 }
+
+#[tokio::test]
+async fn an_idle_prior_knowledge_http2_connection_is_closed_after_the_idle_timeout() {
+    let up = Upstream::start("up").await;
+    let gw = gateway()
+        .api_file("a.yaml", &big_api(&up))
+        .listener("idle_timeout_ms = 300\nheader_read_timeout_ms = 60000")
+        .start()
+        .await;
+    let tcp = TcpStream::connect(gw.http.unwrap()).await.unwrap();
+    let (send, conn) = h2::client::handshake(tcp).await.unwrap();
+    let ended = tokio::time::timeout(GUARD, conn).await;
+    assert!(ended.is_ok(), "the connection that never sent a request was closed as idle");
+    drop(send);
+}

@@ -14,6 +14,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// How an HTTP/2 prior-knowledge connection starts (RFC 9113 §3.4).
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// One connection's requests in flight and when it last became idle; shared by its IO (which
 /// reports reads), its service (requests start) and its response bodies (requests end).
 #[derive(Debug)]
@@ -82,13 +85,19 @@ impl Activity {
         InFlight(self.clone())
     }
 
-    /// The connection read request bytes.
-    pub(super) fn bytes_read(&self) {
+    /// The connection read `bytes`. On the plain listener, the HTTP/2 prior-knowledge preface
+    /// tells an HTTP/2 connection before its first request.
+    pub(super) fn bytes_read(&self, bytes: &[u8]) {
         let between_requests = self.in_flight.load(Ordering::Acquire) == 0;
-        if between_requests && !self.http2.load(Ordering::Relaxed) && self.head_since.load(Ordering::Acquire) == 0 {
-            self.head_since.store(self.now() + 1, Ordering::Release);
-            self.changed.notify_one();
+        if !between_requests || self.http2.load(Ordering::Relaxed) || self.head_since.load(Ordering::Acquire) != 0 {
+            return;
         }
+        if bytes.starts_with(HTTP2_PREFACE) {
+            self.http2.store(true, Ordering::Relaxed);
+            return;
+        }
+        self.head_since.store(self.now() + 1, Ordering::Release);
+        self.changed.notify_one();
     }
 
     /// Resolves when the connection has been idle, or inside a request head, for too long.
@@ -175,7 +184,7 @@ mod tests {
     async fn a_begun_http1_head_gets_the_header_timeout_from_its_first_byte() {
         let activity = Activity::new(false);
         tokio::time::sleep(Duration::from_secs(12)).await;
-        activity.bytes_read();
+        activity.bytes_read(b"GET / HTTP/1.1\r\n");
         let started = Instant::now();
         assert_eq!(activity.expired(DEADLINES).await, Expired::Head);
         assert_eq!(started.elapsed(), DEADLINES.head);
@@ -184,7 +193,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn http2_frames_between_requests_do_not_start_a_head() {
         let activity = Activity::new(true);
-        activity.bytes_read();
+        activity.bytes_read(b"\0\0\x08\x06\0\0\0\0\0");
         assert_eq!(activity.expired(DEADLINES).await, Expired::Idle);
+        let prior_knowledge = Activity::new(false);
+        prior_knowledge.bytes_read(HTTP2_PREFACE);
+        prior_knowledge.bytes_read(b"\0\0\x08\x06\0\0\0\0\0");
+        assert_eq!(prior_knowledge.expired(DEADLINES).await, Expired::Idle);
     }
 }

@@ -49,7 +49,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for ClientIo<IO> {
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
         if buf.filled().len() > before {
-            this.activity.bytes_read();
+            this.activity.bytes_read(&buf.filled()[before..]);
         }
         Poll::Ready(Ok(()))
     }
