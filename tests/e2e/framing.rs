@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tollgate_tests::{Upstream, empty};
 
+use crate::stalls::tls_connect;
 use crate::support::{api, gateway};
 
 #[tokio::test]
@@ -75,4 +76,45 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await;
     assert!(matches!(read, Ok(Ok(_)) | Ok(Err(_))), "the gateway closed the slow connection");
     assert_eq!(up.requests(), 0);
+    let labels = [("listener", "http"), ("kind", "header_timeout")];
+    assert_eq!(gw.metric_sum("tollgate_connection_errors_total", &labels).await, 1.0);
+}
+
+#[tokio::test]
+async fn a_connection_that_chose_h2_does_not_serve_http1_requests() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["POST /pets"], "")).start().await;
+    let mut tls = tls_connect(&gw, &[b"h2"]).await;
+    let smuggle = "POST /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    tls.write_all(smuggle.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the gateway ended the connection (a connection error)");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("HTTP/1.1"), "answered as HTTP/1.1: {answer}");
+    assert_eq!(up.requests(), 0, "nothing was proxied");
+}
+
+#[tokio::test]
+async fn a_tls_connection_without_alpn_h2_does_not_serve_http2() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "")).start().await;
+    for alpn in [&[&b"http/1.1"[..]][..], &[]] {
+        let tls = tls_connect(&gw, alpn).await;
+        let answered = async {
+            let (mut send, conn) = h2::client::handshake(tls).await?;
+            tokio::spawn(conn);
+            let request = http::Request::get("https://localhost/petstore/1.0.0/pets").body(()).unwrap();
+            let (response, _) = send.send_request(request, true)?;
+            response.await
+        };
+        let answered = tokio::time::timeout(Duration::from_secs(10), answered).await.expect("the gateway answered");
+        assert!(answered.is_err(), "served as HTTP/2 after ALPN {alpn:?}");
+    }
+    assert_eq!(up.requests(), 0);
+    let counted = tollgate_tests::eventually(Duration::from_secs(10), async || {
+        let labels = [("listener", "https"), ("kind", "protocol")];
+        gw.metric_sum("tollgate_connection_errors_total", &labels).await == 2.0
+    });
+    assert!(counted.await, "both connections counted as protocol errors");
 }

@@ -17,4 +17,5 @@ mod operations;
 mod rate_limits;
 mod resilience;
 mod routing;
+mod stalls;
 mod tls;

@@ -22,7 +22,8 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use crate::IssuedCert;
 
 /// How an upstream answers, besides what the request's query asks for
-/// (`status=N`, `delay_ms=N`, `bytes=N` for an N-byte body instead of the echo).
+/// (`status=N`, `delay_ms=N`, `bytes=N` for an N-byte body instead of the echo, with
+/// `stall_after=K` its first K bytes and then nothing, never ending).
 #[derive(Debug, Clone, Default)]
 pub struct UpstreamBehavior {
     /// Sent back in the `x-upstream` header, to tell upstreams apart.
@@ -53,7 +54,24 @@ pub struct Echo {
 pub struct Upstream {
     pub addr: SocketAddr,
     requests: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Counts an open connection until dropped.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        OpenConnection(open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Upstream {
@@ -75,11 +93,15 @@ impl Upstream {
         let acceptor = behavior.tls.as_ref().map(tls_acceptor);
         let behavior = Arc::new(behavior);
         let counter = requests.clone();
+        let open = Arc::new(AtomicUsize::new(0));
+        let opened = open.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let (behavior, counter, acceptor) = (behavior.clone(), counter.clone(), acceptor.clone());
+                let connection = OpenConnection::new(&opened);
                 tokio::spawn(async move {
+                    let _connection = connection;
                     let service = service_fn(move |request| {
                         counter.fetch_add(1, Ordering::SeqCst);
                         answer(request, behavior.clone())
@@ -97,7 +119,7 @@ impl Upstream {
                 });
             }
         });
-        Upstream { addr, requests, task }
+        Upstream { addr, requests, open, task }
     }
 
     pub fn url(&self) -> String {
@@ -106,6 +128,11 @@ impl Upstream {
 
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections from the gateway open now (accepted and not yet closed).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
     }
 }
 
@@ -140,9 +167,10 @@ async fn answer(mut request: Request<Incoming>, behavior: Arc<UpstreamBehavior>)
             echo.body_fnv = fnv(echo.body_fnv, data);
         }
     }
-    let body = match query.bytes {
-        Some(n) => pattern_body(n),
-        None => Full::new(Bytes::from(serde_json::to_vec(&echo).unwrap())).boxed(),
+    let body = match (query.bytes, query.stall_after) {
+        (Some(n), Some(after)) => stalled_body(n.min(after)),
+        (Some(n), None) => pattern_body(n),
+        (None, _) => Full::new(Bytes::from(serde_json::to_vec(&echo).unwrap())).boxed(),
     };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::from_u16(status).unwrap();
@@ -159,6 +187,7 @@ struct Query {
     status: Option<u16>,
     delay: Duration,
     bytes: Option<u64>,
+    stall_after: Option<u64>,
 }
 
 impl Query {
@@ -169,6 +198,7 @@ impl Query {
                 "status" => parsed.status = value.parse().ok(),
                 "delay_ms" => parsed.delay = Duration::from_millis(value.parse().unwrap_or(0)),
                 "bytes" => parsed.bytes = value.parse().ok(),
+                "stall_after" => parsed.stall_after = value.parse().ok(),
                 _ => {}
             }
         }
@@ -184,6 +214,12 @@ fn pattern_body(n: u64) -> Body {
         Ok::<_, Infallible>(Frame::data(chunk.slice(..len)))
     });
     BodyExt::boxed(StreamBody::new(futures_util::stream::iter(chunks)))
+}
+
+/// The first `n` bytes of the pattern, then nothing: the body never ends.
+fn stalled_body(n: u64) -> Body {
+    let sent = pattern_body(n).into_data_stream().map(|data| data.map(Frame::data));
+    BodyExt::boxed(StreamBody::new(sent.chain(futures_util::stream::pending())))
 }
 
 const CHUNK: usize = 64 * 1024;

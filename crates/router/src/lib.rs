@@ -23,5 +23,5 @@ pub mod tls;
 pub use access_log::AccessLog;
 pub use body::ResponseBody;
 pub use failure::Failure;
-pub use metrics::{ApiMetrics, LATENCY_BUCKETS, RouterMetrics};
+pub use metrics::{ApiMetrics, ConnectionErrors, LATENCY_BUCKETS, RouterMetrics};
 pub use snapshot::{Snapshot, SnapshotStore};

@@ -21,7 +21,18 @@ pub struct RouterMetrics {
     upstream_duration: HistogramVec,
     upstream_errors: IntCounterVec,
     connections: IntGaugeVec,
+    connection_errors: IntCounterVec,
     access_log_dropped: IntCounter,
+}
+
+/// `tollgate_connection_errors_total` of one listener, one counter per kind.
+#[derive(Debug, Clone)]
+pub struct ConnectionErrors {
+    pub(crate) accept: IntCounter,
+    pub(crate) handshake: IntCounter,
+    pub(crate) header_timeout: IntCounter,
+    pub(crate) send_timeout: IntCounter,
+    pub(crate) protocol: IntCounter,
 }
 
 impl RouterMetrics {
@@ -32,6 +43,7 @@ impl RouterMetrics {
         registry.register(Box::new(metrics.upstream_duration.clone()))?;
         registry.register(Box::new(metrics.upstream_errors.clone()))?;
         registry.register(Box::new(metrics.connections.clone()))?;
+        registry.register(Box::new(metrics.connection_errors.clone()))?;
         registry.register(Box::new(metrics.access_log_dropped.clone()))?;
         Ok(metrics)
     }
@@ -63,6 +75,13 @@ impl RouterMetrics {
             connections: IntGaugeVec::new(
                 Opts::new("tollgate_connections_active", "Open client connections by listener"),
                 &["listener"],
+            )?,
+            connection_errors: IntCounterVec::new(
+                Opts::new(
+                    "tollgate_connection_errors_total",
+                    "Client connections ended by an error, by listener and kind",
+                ),
+                &["listener", "kind"],
             )?,
             access_log_dropped: IntCounter::new(
                 "tollgate_access_log_dropped_total",
@@ -102,6 +121,7 @@ impl RouterMetrics {
                 instance: self.instance,
                 request_duration: self.request_duration.with_label_values(&labels),
                 upstream_duration: self.upstream_duration.with_label_values(&labels),
+                upstream_timeouts: self.upstream_errors.with_label_values(&[labels[0], labels[1], "timeout"]),
             }
         });
         (handles.instance == self.instance).then_some(handles)
@@ -115,6 +135,28 @@ impl RouterMetrics {
     /// The gauge of open connections on `listener` (`https` or `http`).
     pub fn connections(&self, listener: &str) -> prometheus::IntGauge {
         self.connections.with_label_values(&[listener])
+    }
+
+    /// The connection-error counters of `listener`, each kind's series present (at 0) from
+    /// this call on.
+    pub fn connection_errors(&self, listener: &str) -> ConnectionErrors {
+        let kind = |kind: &str| self.connection_errors.with_label_values(&[listener, kind]);
+        ConnectionErrors {
+            accept: kind("accept"),
+            handshake: kind("handshake"),
+            header_timeout: kind("header_timeout"),
+            send_timeout: kind("send_timeout"),
+            protocol: kind("protocol"),
+        }
+    }
+
+    /// The counter of upstream bodies that paused longer than their endpoint's timeout,
+    /// counted as `tollgate_upstream_errors_total{kind="timeout"}`.
+    pub(crate) fn upstream_body_timeouts(&self, api: &Api) -> IntCounter {
+        match self.handles(api) {
+            Some(handles) => handles.upstream_timeouts.clone(),
+            None => self.upstream_errors.with_label_values(&[&*api.guard.name, &*api.guard.version, "timeout"]),
+        }
     }
 
     pub fn access_log_dropped(&self) -> IntCounter {
@@ -133,6 +175,7 @@ struct ApiHandles {
     instance: u64,
     request_duration: Histogram,
     upstream_duration: Histogram,
+    upstream_timeouts: IntCounter,
 }
 
 /// The `api` and `version` label values.

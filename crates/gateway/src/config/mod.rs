@@ -64,6 +64,10 @@ pub struct ListenerConfig {
     pub http: Option<SocketAddr>,
     pub header_read_timeout_ms: u64,
     pub tls_handshake_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_ms: u64,
+    /// A response that cannot write to the client for this long is ended.
+    pub send_timeout_ms: u64,
     /// Total request header size above which the answer is 431.
     pub max_header_bytes: usize,
     pub http2_max_concurrent_streams: u32,
@@ -180,6 +184,8 @@ impl Default for ListenerConfig {
             http: None,
             header_read_timeout_ms: 10_000,
             tls_handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 15_000,
+            send_timeout_ms: 30_000,
             max_header_bytes: 64 * 1024,
             http2_max_concurrent_streams: 100,
         }

@@ -61,6 +61,8 @@ pub(super) const SETTINGS: &[Setting] = &[
     setting("listener.http", Kind::Address),
     setting("listener.header_read_timeout_ms", TIMEOUT_MS),
     setting("listener.tls_handshake_timeout_ms", TIMEOUT_MS),
+    setting("listener.idle_timeout_ms", TIMEOUT_MS),
+    setting("listener.send_timeout_ms", TIMEOUT_MS),
     setting("listener.max_header_bytes", whole(1024, 1024 * 1024)),
     setting("listener.http2_max_concurrent_streams", whole(1, 10_000)),
     setting("tls.cert", Kind::Text),

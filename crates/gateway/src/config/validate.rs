@@ -77,6 +77,8 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
         listener: ListenerSettings {
             header_read_timeout: Duration::from_millis(listener.header_read_timeout_ms),
             tls_handshake_timeout: Duration::from_millis(listener.tls_handshake_timeout_ms),
+            idle_timeout: Duration::from_millis(listener.idle_timeout_ms),
+            send_timeout: Duration::from_millis(listener.send_timeout_ms),
             max_header_bytes: listener.max_header_bytes,
             http2_max_concurrent_streams: listener.http2_max_concurrent_streams,
         },

@@ -155,7 +155,8 @@ impl Pipeline {
         exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
         let forwarded = result.map_err(Failure::Upstream)?;
         exchange.upstream(forwarded.target.clone());
-        let (mut parts, body) = forwarded.response.into_parts();
+        let (mut parts, mut body) = forwarded.response.into_parts();
+        body.limit_pauses(endpoint.settings.timeout, self.metrics.upstream_body_timeouts(route.api));
         proxy::prepare_response_headers(&mut parts.headers);
         Ok(Response::from_parts(parts, ResponseBody::upstream(body)))
     }

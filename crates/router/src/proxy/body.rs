@@ -1,12 +1,15 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use prometheus::IntCounter;
 use tokio::sync::oneshot;
 
 use super::lean::LeanBody;
+use super::pause::PauseLimit;
 
 /// A request body on its way upstream: the client's body, streamed as it arrives, or none.
 #[derive(Debug, Default)]
@@ -118,9 +121,14 @@ impl Drop for AttemptBody {
 }
 
 /// A response body streaming from an upstream: through hyper's client, or read by the lean
-/// exchange straight from its connection.
+/// exchange straight from its connection; with [`UpstreamBody::limit_pauses`], cut off when
+/// the upstream pauses too long.
 #[derive(Debug)]
-pub struct UpstreamBody(Upstream);
+pub struct UpstreamBody {
+    inner: Upstream,
+    /// Boxed: it is set on every proxied body, but kept out of the futures that move one.
+    pauses: Option<Box<PauseLimit>>,
+}
 
 #[derive(Debug)]
 enum Upstream {
@@ -133,15 +141,30 @@ pub type UpstreamBodyError = Box<dyn std::error::Error + Send + Sync>;
 
 // === impl UpstreamBody ===
 
+impl UpstreamBody {
+    /// Ends the body with [`BodyPaused`](super::BodyPaused) (counted on `timeouts`) when the
+    /// upstream sends nothing for `limit` while the body is asked for more.
+    pub fn limit_pauses(&mut self, limit: Duration, timeouts: IntCounter) {
+        self.pauses = Some(Box::new(PauseLimit::new(limit, timeouts)));
+    }
+
+    fn poll_upstream(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, UpstreamBodyError>>> {
+        match &mut self.inner {
+            Upstream::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            Upstream::Lean(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+        }
+    }
+}
+
 impl From<Incoming> for UpstreamBody {
     fn from(body: Incoming) -> Self {
-        UpstreamBody(Upstream::Hyper(body))
+        UpstreamBody { inner: Upstream::Hyper(body), pauses: None }
     }
 }
 
 impl From<LeanBody> for UpstreamBody {
     fn from(body: LeanBody) -> Self {
-        UpstreamBody(Upstream::Lean(body))
+        UpstreamBody { inner: Upstream::Lean(body), pauses: None }
     }
 }
 
@@ -150,21 +173,25 @@ impl Body for UpstreamBody {
     type Error = UpstreamBodyError;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match &mut self.get_mut().0 {
-            Upstream::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
-            Upstream::Lean(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+        let this = self.get_mut();
+        let polled = this.poll_upstream(cx);
+        let Some(pauses) = &mut this.pauses else { return polled };
+        if polled.is_ready() {
+            pauses.progressed();
+            return polled;
         }
+        pauses.poll_pause(cx).map(|paused| Some(Err(paused.into())))
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.0 {
+        match &self.inner {
             Upstream::Hyper(body) => body.is_end_stream(),
             Upstream::Lean(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.0 {
+        match &self.inner {
             Upstream::Hyper(body) => body.size_hint(),
             Upstream::Lean(body) => body.size_hint(),
         }

@@ -2,7 +2,8 @@
 //! HTTP/1.1 pool of our own for plain-HTTP targets, hyper-util's client for TLS and HTTP/2), and
 //! [`Upstreams::forward`] sends a request to an [`Endpoint`](crate::api::Endpoint), trying its
 //! targets in order (round robin or failover), retrying what is safe to retry, and bounding the
-//! wait for the response head with the endpoint's timeout.
+//! wait for the response head with the endpoint's timeout (the pipeline bounds the pauses of
+//! the response body with the same timeout: [`UpstreamBody::limit_pauses`]).
 //!
 //! The request pipeline rewrites headers before and after with [`prepare_request_headers`] and
 //! [`prepare_response_headers`] (client.md, "Forwarding"). Bodies stream both ways and are
@@ -16,6 +17,7 @@ mod error;
 mod forward;
 mod idle;
 mod lean;
+mod pause;
 mod pool;
 mod upgrade;
 mod upstreams;
@@ -24,6 +26,7 @@ pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
 pub use forward::{Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
 pub use lean::decode_response;
+pub use pause::BodyPaused;
 pub use upstreams::{Forwarded, UpstreamPath, UpstreamSettings, Upstreams, UpstreamsError};
 
 #[cfg(test)]

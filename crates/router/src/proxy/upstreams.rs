@@ -149,7 +149,8 @@ impl Upstreams {
     /// - A target that cannot be connected to is skipped (no request byte was sent); when
     ///   none can: [`ProxyError::Connect`].
     /// - `settings.timeout` bounds the whole exchange, all attempts included, until the
-    ///   response head arrives: [`ProxyError::Timeout`]. The bodies then stream without it.
+    ///   response head arrives: [`ProxyError::Timeout`]. The bodies then stream without it
+    ///   (see [`UpstreamBody::limit_pauses`] for the response body's pauses).
     /// - Any other failure: [`ProxyError::Reset`].
     /// - With `retries`, an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE, TRACE)
     ///   whose body is known to be empty is sent again, to the next target in order, up to

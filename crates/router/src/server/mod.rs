@@ -1,17 +1,23 @@
 //! Client listeners: accept TCP, terminate TLS, serve HTTP/1.1 and HTTP/2 with hyper, and
 //! shut down gracefully (operator.md, "Shutdown").
+//!
+//! The protocol of a TLS connection is the one ALPN chose, and only that one (RFC 9113
+//! §3.2–3.4): `h2` is served as HTTP/2 only; `http/1.1`, or no ALPN, as HTTP/1.1 only. The
+//! plain listener serves HTTP/1.1 and HTTP/2 by prior knowledge (the client's preface tells).
 
+mod activity;
+mod client_io;
 mod connection;
 mod framing;
+mod protocols;
+mod response;
 mod shutdown;
+mod streams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -23,10 +29,16 @@ pub use shutdown::{Phase, Shutdown, ShutdownTrigger};
 /// How client connections are served.
 #[derive(Debug, Clone)]
 pub struct ListenerSettings {
-    /// A client must send a complete request head within this time (slow-loris guard); it
-    /// also bounds how long an idle HTTP/1.1 keep-alive connection is kept.
+    /// An HTTP/1.1 client must send a complete request head within this time from its first
+    /// byte (slow-loris guard).
     pub header_read_timeout: Duration,
     pub tls_handshake_timeout: Duration,
+    /// A connection with no request in flight for this long is closed (HTTP/1.1) or sent
+    /// GOAWAY (HTTP/2).
+    pub idle_timeout: Duration,
+    /// A response that cannot write to the client for this long is ended: its HTTP/2 stream
+    /// reset, or its HTTP/1.1 connection closed; its upstream connection is released.
+    pub send_timeout: Duration,
     /// The contract's header limit; hyper's buffers are sized a little above it so the
     /// pipeline can answer 431 with the contract's body.
     pub max_header_bytes: usize,
@@ -47,8 +59,10 @@ impl Default for ListenerSettings {
         ListenerSettings {
             header_read_timeout: Duration::from_secs(10),
             tls_handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(15),
+            send_timeout: Duration::from_secs(30),
             max_header_bytes: 64 * 1024,
-            http2_max_concurrent_streams: 256,
+            http2_max_concurrent_streams: 100,
         }
     }
 }
@@ -74,9 +88,11 @@ impl Listener {
     /// HTTP/1.1 connections close, HTTP/2 connections get GOAWAY, in-flight requests get
     /// until the shutdown deadline.
     pub async fn serve(self, pipeline: Arc<Pipeline>, settings: &ListenerSettings, mut shutdown: Shutdown) {
-        let builder = http_builder(settings);
-        let graceful = GracefulShutdown::new();
-        let connections = pipeline.metrics().connections(self.name);
+        let errors = pipeline.metrics().connection_errors(self.name);
+        let protocols = Arc::new(protocols::Protocols::new(settings, errors.clone()));
+        // Every connection task holds a receiver: `closed` resolves once all have ended.
+        let (open, _) = tokio::sync::watch::channel(());
+        let gauge = pipeline.metrics().connections(self.name);
         loop {
             let accepted = tokio::select! {
                 accepted = self.tcp.accept() => accepted,
@@ -85,22 +101,26 @@ impl Listener {
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
+                    errors.accept.inc();
                     accept_error(&error).await;
                     continue;
                 }
             };
             let served = connection::Served {
                 pipeline: pipeline.clone(),
-                builder: builder.clone(),
+                protocols: protocols.clone(),
                 tls: self.tls.clone(),
                 handshake_timeout: settings.tls_handshake_timeout,
-                gauge: connections.clone(),
+                gauge: gauge.clone(),
+                errors: errors.clone(),
+                shutdown: shutdown.clone(),
+                _open: open.subscribe(),
             };
-            tokio::spawn(served.run(stream, peer, graceful.watcher()));
+            tokio::spawn(served.run(stream, peer));
         }
         drop(self.tcp);
         tracing::info!(listener = self.name, "listener closed; finishing open connections");
-        shutdown.finish(graceful.shutdown()).await;
+        shutdown.finish(open.closed()).await;
     }
 }
 
@@ -108,24 +128,6 @@ impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listener").field("name", &self.name).field("addr", &self.tcp.local_addr().ok()).finish()
     }
-}
-
-fn http_builder(settings: &ListenerSettings) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    let buffer = settings.max_header_bytes + 16 * 1024;
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
-        .max_buf_size(buffer.max(8192))
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(buffer).unwrap_or(u32::MAX))
-        .max_concurrent_streams(settings.http2_max_concurrent_streams)
-        .keep_alive_interval(Some(Duration::from_secs(30)));
-    builder
 }
 
 /// Accept errors are mostly transient (EMFILE, ECONNABORTED); back off briefly instead of

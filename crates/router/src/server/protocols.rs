@@ -1,0 +1,67 @@
+//! The hyper connection builders of a listener, one per way of serving a connection.
+
+use std::time::Duration;
+
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::TokioTimer;
+use hyper_util::server::conn::auto;
+
+use super::ListenerSettings;
+use super::activity::Deadlines;
+use super::streams::StreamExecutor;
+use crate::metrics::ConnectionErrors;
+
+/// How a listener serves its connections: HTTP/1.1 only, HTTP/2 only, or either (the plain
+/// listener, by the client's preface).
+#[derive(Debug)]
+pub(super) struct Protocols {
+    pub(super) http1: http1::Builder,
+    pub(super) http2: http2::Builder<StreamExecutor>,
+    pub(super) either: auto::Builder<StreamExecutor>,
+    pub(super) deadlines: Deadlines,
+    pub(super) send_timeout: Duration,
+}
+
+// === impl Protocols ===
+
+impl Protocols {
+    pub(super) fn new(settings: &ListenerSettings, errors: ConnectionErrors) -> Self {
+        let executor = StreamExecutor { send_timeout: settings.send_timeout, errors };
+        let mut either = auto::Builder::new(executor.clone());
+        configure_http1(&mut either.http1(), settings);
+        configure_http2(&mut either.http2(), settings);
+        let mut http1 = http1::Builder::new();
+        http1.timer(TokioTimer::new()).header_read_timeout(None).max_buf_size(buffer_size(settings)).keep_alive(true);
+        let mut http2 = http2::Builder::new(executor);
+        http2
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(buffer_size(settings)).unwrap_or(u32::MAX))
+            .max_concurrent_streams(settings.http2_max_concurrent_streams)
+            .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL));
+        let deadlines = Deadlines { idle: settings.idle_timeout, head: settings.header_read_timeout };
+        Protocols { http1, http2, either, deadlines, send_timeout: settings.send_timeout }
+    }
+}
+
+/// HTTP/2 PINGs an idle-looking peer this often (and drops it when unanswered).
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// hyper's buffers are sized a little above the contract's header limit so the pipeline can
+/// answer 431 with the contract's body.
+fn buffer_size(settings: &ListenerSettings) -> usize {
+    (settings.max_header_bytes + 16 * 1024).max(8192)
+}
+
+fn configure_http1(builder: &mut auto::Http1Builder<'_, StreamExecutor>, settings: &ListenerSettings) {
+    // The request-head deadline is the connection's own (see `activity`): hyper's would start
+    // as soon as a keep-alive connection goes idle.
+    builder.timer(TokioTimer::new()).header_read_timeout(None).max_buf_size(buffer_size(settings)).keep_alive(true);
+}
+
+fn configure_http2(builder: &mut auto::Http2Builder<'_, StreamExecutor>, settings: &ListenerSettings) {
+    builder
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(buffer_size(settings)).unwrap_or(u32::MAX))
+        .max_concurrent_streams(settings.http2_max_concurrent_streams)
+        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL));
+}
