@@ -9,6 +9,12 @@
 //! but re-checks expiry, revocation, key manager and key. Subscription and scopes are decided
 //! from the snapshot on every request.
 //!
+//! Revocation compares a token without `jti` by its signature in [`CanonicalSignature`] form,
+//! computed once when the token is verified and once per entry when the snapshot is built.
+//! The cache is keyed by the token as sent, so another spelling of a revoked token's
+//! signature is a cache miss, verified afresh, and refused by the same canonical comparison;
+//! a cached token meets the revocations of the current snapshot on every hit.
+//!
 //! Choices the contract leaves open, made here:
 //! - a token without `kid` is verified with the key manager's only key when its JWKS has
 //!   exactly one; with several it is refused (`UnknownKey`). A PEM key manager has one key
@@ -30,12 +36,14 @@ mod keys;
 mod parsed;
 mod refused;
 mod settings;
+mod signature;
 mod verified;
 
 pub use self::authenticator::Authenticator;
 pub use self::claims::{Claims, Lifetime};
 pub use self::parsed::{MAX_TOKEN_BYTES, ParsedToken, parse_unverified};
 pub use self::settings::TokenSettings;
+pub use self::signature::CanonicalSignature;
 
 #[cfg(test)]
 mod tests;

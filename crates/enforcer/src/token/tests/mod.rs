@@ -9,6 +9,7 @@ mod attacks;
 mod cache;
 mod entitlement;
 mod jwks;
+mod revocation;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr};
