@@ -22,8 +22,10 @@
 //! - without `validateSubscription`, every token is a `PRODUCTION` key (no key mapping is
 //!   consulted) with no application;
 //! - the consumer key falls back to `client_id` when the configured claim is absent;
-//! - an empty credential header counts as no credential; keys embedded in a token (`jwk`,
-//!   `jku`, `x5c`) are never used; a `crit` header makes the token malformed;
+//! - an empty credential header counts as no credential; one sent twice is refused on every
+//!   operation, secured or not (the contract refuses "a request" that repeats it);
+//! - keys embedded in a token (`jwk`, `jku`, `x5c`) are never used; a `crit` header makes the
+//!   token malformed;
 //! - tokens over 16 KiB are refused unread; `kid`s over 256 bytes never cause a fetch.
 //!
 //! Why moka for the verified-token cache: a bounded, concurrent cache with per-entry expiry
@@ -31,6 +33,7 @@
 
 mod authenticator;
 mod claims;
+mod credential;
 mod entitlement;
 mod keys;
 mod parsed;
@@ -41,6 +44,7 @@ mod verified;
 
 pub use self::authenticator::Authenticator;
 pub use self::claims::{Claims, Lifetime};
+pub use self::credential::CredentialHeader;
 pub use self::parsed::{MAX_TOKEN_BYTES, ParsedToken, parse_unverified};
 pub use self::settings::TokenSettings;
 pub use self::signature::CanonicalSignature;

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::RSAPublicKey;
 
-use super::{Authenticator, TokenSettings};
+use super::{Authenticator, CredentialHeader, TokenSettings};
 use crate::clock::{ManualClock, SharedClock};
 use crate::enforcement::{Applications, Enforcement, KeyManagers, KeyMappings, Subscriptions};
 use crate::enforcer::{Access, KeyTypes};
@@ -280,7 +280,7 @@ impl World {
         let access = Access {
             api: &self.api,
             operation,
-            credential: Some(&credential),
+            credential: CredentialHeader::Once(&credential),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         };
@@ -322,7 +322,7 @@ fn authentication_futures_are_send() {
     let access = Access {
         api: &world.api,
         operation: &world.operation,
-        credential: Some(&credential),
+        credential: CredentialHeader::Once(&credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };
