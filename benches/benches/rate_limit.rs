@@ -13,6 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
 use tollgate_enforcer::ratelimit::{RateLimitBackend, RateLimitSettings, RateLimiter};
+use tollgate_enforcer::token::CredentialHeader;
 use tollgate_enforcer::{
     Access, ApiGuard, Enforcement, EnforcerMetrics, KeyTypes, OperationGuard, Policies, Principal,
 };
@@ -134,7 +135,7 @@ impl Fixture {
         Access {
             api: &self.api,
             operation: &self.operation,
-            credential: None,
+            credential: CredentialHeader::Absent,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         }

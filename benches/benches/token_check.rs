@@ -21,7 +21,7 @@ use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{
     AlgorithmSet, Application, KeyManager, KeyMapping, KeySource, KeyType, Subscription, SubscriptionStatus,
 };
-use tollgate_enforcer::token::{Authenticator, TokenSettings};
+use tollgate_enforcer::token::{Authenticator, CredentialHeader, TokenSettings};
 use tollgate_enforcer::{
     Access, ApiGuard, Applications, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, KeyTypes, OperationGuard,
     Subscriptions,
@@ -164,7 +164,7 @@ fn check(authenticator: &Authenticator, fixture: &Fixture, credential: &HeaderVa
     let access = Access {
         api: &fixture.api,
         operation: &fixture.operation,
-        credential: Some(credential),
+        credential: CredentialHeader::Once(credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };

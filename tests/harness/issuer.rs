@@ -12,6 +12,8 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use p256::elliptic_curve::ff::PrimeField;
+use p256::elliptic_curve::{CurveArithmetic, FieldBytes};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -42,6 +44,10 @@ impl SigningKey {
         Self::generate(kid, jsonwebtoken::Algorithm::ES256, &rcgen::PKCS_ECDSA_P256_SHA256)
     }
 
+    pub fn ec384(kid: &str) -> Self {
+        Self::generate(kid, jsonwebtoken::Algorithm::ES384, &rcgen::PKCS_ECDSA_P384_SHA384)
+    }
+
     pub fn ed25519(kid: &str) -> Self {
         Self::generate(kid, jsonwebtoken::Algorithm::EdDSA, &rcgen::PKCS_ED25519)
     }
@@ -66,10 +72,11 @@ impl SigningKey {
         let raw = self.pair.public_key_raw();
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
         match self.alg.family() {
-            // The only EC keys this harness makes are P-256 ones.
+            // An uncompressed point `04 || x || y`: 65 bytes on P-256, 97 on P-384.
             jsonwebtoken::AlgorithmFamily::Ec => {
-                let (x, y) = raw[1..].split_at(32);
-                json!({"kty": "EC", "crv": "P-256", "kid": self.kid, "use": "sig", "x": b64(x), "y": b64(y)})
+                let (x, y) = raw[1..].split_at((raw.len() - 1) / 2);
+                let crv = if raw.len() == 65 { "P-256" } else { "P-384" };
+                json!({"kty": "EC", "crv": crv, "kid": self.kid, "use": "sig", "x": b64(x), "y": b64(y)})
             }
             jsonwebtoken::AlgorithmFamily::Ed => {
                 json!({"kty": "OKP", "crv": "Ed25519", "kid": self.kid, "use": "sig", "x": b64(raw)})
@@ -283,4 +290,28 @@ impl SigningKey {
         let (header, _, signature) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap()))
     }
+}
+
+/// `token`, an ES256 or ES384 JWS, with its signature `(r, s)` replaced by `(r, n - s)`: the
+/// second valid signature over the same content that anyone holding the token can compute.
+///
+/// Uses RustCrypto's `p256`/`p384` scalar arithmetic: aws-lc-rs (which signs here) exposes no
+/// scalar operations, and hand-written big-integer subtraction would be a second, untested
+/// implementation of what the gateway relies on.
+pub fn high_s_twin(token: &str) -> String {
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    match bytes.len() {
+        64 => negate_s::<p256::NistP256>(&mut bytes),
+        96 => negate_s::<p384::NistP384>(&mut bytes),
+        other => panic!("not an ES256/ES384 signature: {other} bytes"),
+    }
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn negate_s<C: CurveArithmetic>(signature: &mut [u8]) {
+    let (_, s) = signature.split_at_mut(signature.len() / 2);
+    let repr = FieldBytes::<C>::from_exact_iter(s.iter().copied()).unwrap();
+    let scalar = Option::<C::Scalar>::from(C::Scalar::from_repr(repr)).unwrap();
+    s.copy_from_slice(&(-scalar).to_repr());
 }

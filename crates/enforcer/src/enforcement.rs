@@ -56,7 +56,8 @@ pub struct Policies {
     by_kind: [HashMap<Arc<str>, Arc<Policy>>; 3],
 }
 
-/// Revoked tokens by `jti` or signature, with their expiry (Unix seconds).
+/// Revoked tokens by `jti` or canonical signature ([`RevokedId::canonical`], computed here
+/// once per entry when the snapshot is built), with their expiry (Unix seconds).
 #[derive(Debug, Default)]
 pub struct Revocations {
     by_id: HashMap<RevokedId, u64>,
@@ -234,16 +235,29 @@ fn kind_slot(kind: PolicyKind) -> usize {
 // === impl Revocations ===
 
 impl Revocations {
-    /// Keeps the revocations that have not expired by `now` (Unix seconds).
+    /// Keeps the revocations that have not expired by `now` (Unix seconds), signatures in
+    /// canonical form. Spellings of one signature become one entry, with the latest expiry.
     pub fn new(revoked: impl IntoIterator<Item = RevokedToken>, now: u64) -> Self {
-        let by_id = revoked.into_iter().filter(|r| r.expires_at > now).map(|r| (r.id, r.expires_at)).collect();
+        let mut by_id = HashMap::default();
+        for RevokedToken { id, expires_at } in revoked.into_iter().filter(|r| r.expires_at > now) {
+            let latest = by_id.entry(id.canonical()).or_insert(expires_at);
+            *latest = (*latest).max(expires_at);
+        }
         Revocations { by_id }
     }
 
+    /// Whether `id`, in any spelling, is revoked. Canonicalises `id` on each call: the request
+    /// path uses [`Revocations::contains`] with an id made canonical once.
     pub fn is_revoked(&self, id: &RevokedId) -> bool {
+        self.contains(&id.clone().canonical())
+    }
+
+    /// Whether `id`, already in canonical form, is revoked.
+    pub(crate) fn contains(&self, id: &RevokedId) -> bool {
         self.by_id.contains_key(id)
     }
 
+    /// The revocations, signatures in canonical form.
     pub fn iter(&self) -> impl Iterator<Item = RevokedToken> + '_ {
         self.by_id.iter().map(|(id, expires_at)| RevokedToken { id: id.clone(), expires_at: *expires_at })
     }
@@ -293,5 +307,17 @@ mod tests {
         let index = Revocations::new([old, live], 50);
         assert!(index.is_revoked(&RevokedId::Jti("live".into())));
         assert!(!index.is_revoked(&RevokedId::Jti("old".into())));
+    }
+
+    #[test]
+    fn spellings_of_one_signature_are_one_revocation_with_the_latest_expiry() {
+        let signature =
+            |spelling: &str, expires_at| RevokedToken { id: RevokedId::Signature(spelling.into()), expires_at };
+        let index = Revocations::new([signature("c2lnbg", 100), signature("c2lnbh==", 200)], 50);
+        assert_eq!(index.len(), 1);
+        assert!(index.is_revoked(&RevokedId::Signature("c2lnbg==".into())), "padded");
+        assert!(index.contains(&RevokedId::Signature("c2lnbg".into())), "canonical");
+        assert!(!index.contains(&RevokedId::Signature("c2lnbh".into())), "contains takes canonical ids only");
+        assert_eq!(index.iter().map(|r| r.expires_at).collect::<Vec<_>>(), [200]);
     }
 }

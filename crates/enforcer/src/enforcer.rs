@@ -1,7 +1,5 @@
 use std::net::IpAddr;
 
-use http::HeaderValue;
-
 use crate::clock::SharedClock;
 use crate::enforcement::Enforcement;
 use crate::guard::{ApiGuard, OperationGuard};
@@ -10,7 +8,7 @@ use crate::model::KeyType;
 use crate::principal::Principal;
 use crate::ratelimit::{QuotaStatus, RateLimitSettings, RateLimiter};
 use crate::rejection::{Rejection, TokenError};
-use crate::token::{Authenticator, TokenSettings};
+use crate::token::{Authenticator, CredentialHeader, TokenSettings};
 
 /// The long-lived half of enforcement: caches (JWKS, verified tokens) and limiter state that
 /// outlive snapshot swaps. The data it enforces comes with each call, from the request's snapshot.
@@ -33,8 +31,8 @@ pub struct EnforcerSettings {
 pub struct Access<'a> {
     pub api: &'a ApiGuard,
     pub operation: &'a OperationGuard,
-    /// The value of the API's authorization header, when the request has one.
-    pub credential: Option<&'a HeaderValue>,
+    /// The API's authorization header as the request sent it.
+    pub credential: CredentialHeader<'a>,
     pub client_ip: IpAddr,
     /// The key types the API has an endpoint for.
     pub endpoints: KeyTypes,
@@ -87,8 +85,8 @@ impl Enforcer {
         }
     }
 
-    /// Decides whether `access` may proceed: lifecycle, then credentials (client.md order),
-    /// then the rate-limit tiers. Never does I/O except a bounded JWKS refresh on an unknown key.
+    /// Decides whether `access` may proceed: lifecycle, then a repeated credential header
+    /// (refused on any operation), then credentials (client.md order), then the rate-limit tiers. Never does I/O except a bounded JWKS refresh on an unknown key.
     pub async fn admit(&self, data: &Enforcement, access: Access<'_>) -> Result<Admission, Rejection> {
         let result = self.decide(data, access).await;
         if let Err(rejection) = &result {
@@ -110,6 +108,9 @@ impl Enforcer {
     async fn decide(&self, data: &Enforcement, access: Access<'_>) -> Result<Admission, Rejection> {
         if access.api.blocked {
             return Err(Rejection::ApiBlocked);
+        }
+        if access.credential == CredentialHeader::Repeated {
+            return Err(TokenError::RepeatedCredential.into());
         }
         let principal = match access.operation.secured {
             true => Some(self.authenticator.authenticate(data, &access).await?),

@@ -23,3 +23,4 @@ pub use guard::{ApiGuard, OperationGuard};
 pub use metrics::EnforcerMetrics;
 pub use principal::Principal;
 pub use rejection::{NotSubscribed, Rejection, TokenError};
+pub use token::CredentialHeader;

@@ -29,6 +29,8 @@ pub enum Rejection {
 pub enum TokenError {
     #[error("malformed token")]
     Malformed,
+    #[error("the credential header was sent more than once")]
+    RepeatedCredential,
     #[error("algorithm not supported (none, HMAC or unknown)")]
     UnsupportedAlgorithm,
     #[error("algorithm not allowed by the key manager or inconsistent with the key")]

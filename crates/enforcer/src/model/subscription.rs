@@ -3,6 +3,8 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
+use crate::token::CanonicalSignature;
+
 /// Whether a consumer key (and so a token) is for production or sandbox traffic; it picks the
 /// API endpoint the request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,7 +69,8 @@ pub struct Subscription {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RevokedId {
     Jti(Arc<str>),
-    /// The token's third (signature) part, for tokens without a `jti`.
+    /// The token's third (signature) part, for tokens without a `jti`: as the snapshot spells
+    /// it, until [`RevokedId::canonical`] makes it comparable.
     Signature(Arc<str>),
 }
 
@@ -77,4 +80,17 @@ pub struct RevokedToken {
     pub id: RevokedId,
     /// Unix seconds.
     pub expires_at: u64,
+}
+
+// === impl RevokedId ===
+
+impl RevokedId {
+    /// The form revocation compares (model.md, "RevokedToken"): a `jti` as it is, a signature
+    /// in [`CanonicalSignature`] form, so that every spelling of one signature is one id.
+    pub fn canonical(self) -> Self {
+        match self {
+            RevokedId::Jti(jti) => RevokedId::Jti(jti),
+            RevokedId::Signature(spelling) => RevokedId::Signature(CanonicalSignature::new(&spelling).into_inner()),
+        }
+    }
 }

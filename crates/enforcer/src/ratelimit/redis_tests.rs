@@ -17,6 +17,7 @@ use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::{Application, KeyType, Policy, PolicyKind, Subscription, SubscriptionStatus};
 use crate::principal::Principal;
+use crate::token::CredentialHeader;
 
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const SYNC: Duration = Duration::from_millis(20);
@@ -121,7 +122,7 @@ impl Fixture {
         let access = Access {
             api: &self.api,
             operation: &self.operation,
-            credential: None,
+            credential: CredentialHeader::Absent,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         };

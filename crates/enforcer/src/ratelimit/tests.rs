@@ -16,6 +16,7 @@ use crate::metrics::EnforcerMetrics;
 use crate::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
 use crate::principal::Principal;
 use crate::rejection::Rejection;
+use crate::token::CredentialHeader;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -110,7 +111,7 @@ impl World {
         Access {
             api: &self.api,
             operation: &self.operation,
-            credential: None,
+            credential: CredentialHeader::Absent,
             client_ip: self.ip,
             endpoints: KeyTypes::BOTH,
         }

@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
-use http::HeaderValue;
-
+use super::credential::CredentialHeader;
 use super::entitlement::Entitlement;
 use super::keys::VerificationKey;
 use super::keys::{FetchContext, KeyStores, http_client};
@@ -147,10 +146,16 @@ impl Authenticator {
 }
 
 /// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
-/// No header, or an empty one: [`Rejection::MissingCredential`]; another scheme or shape:
-/// [`TokenError::Malformed`]. What follows the scheme is not inspected here: the token parser
-/// refuses anything but base64url and dots, and a cache lookup can only match a valid token.
-fn bearer_token(credential: Option<&HeaderValue>) -> Result<&str, Rejection> {
+/// No header, or an empty one: [`Rejection::MissingCredential`]; the header sent twice:
+/// [`TokenError::RepeatedCredential`]; another scheme or shape: [`TokenError::Malformed`].
+/// What follows the scheme is not inspected here: the token parser refuses anything but
+/// base64url and dots, and a cache lookup can only match a valid token.
+fn bearer_token(credential: CredentialHeader<'_>) -> Result<&str, Rejection> {
+    let credential = match credential {
+        CredentialHeader::Absent => None,
+        CredentialHeader::Once(value) => Some(value),
+        CredentialHeader::Repeated => return Err(TokenError::RepeatedCredential.into()),
+    };
     // `from_utf8` (word-at-a-time) rather than `to_str` (byte loop): this runs on every request.
     let value = credential.map(|v| std::str::from_utf8(v.as_bytes())).transpose().map_err(|_| TokenError::Malformed)?;
     let value = value.map(str::trim).filter(|v| !v.is_empty()).ok_or(Rejection::MissingCredential)?;
@@ -167,21 +172,24 @@ fn bearer_token(credential: Option<&HeaderValue>) -> Result<&str, Rejection> {
 mod tests {
     use super::*;
 
+    use http::HeaderValue;
+
     fn bearer(value: &str) -> Result<String, Rejection> {
-        bearer_token(Some(&HeaderValue::from_str(value).expect("a header value"))).map(str::to_owned)
+        bearer_token(CredentialHeader::Once(&HeaderValue::from_str(value).expect("a header value"))).map(str::to_owned)
     }
 
     #[test]
     fn bearer_scheme_is_case_insensitive_and_required() {
         assert_eq!(bearer("Bearer abc"), Ok("abc".to_owned()));
         assert_eq!(bearer("bEaReR   abc"), Ok("abc".to_owned()));
-        assert_eq!(bearer_token(None), Err(Rejection::MissingCredential));
+        assert_eq!(bearer_token(CredentialHeader::Absent), Err(Rejection::MissingCredential));
+        assert_eq!(bearer_token(CredentialHeader::Repeated), Err(TokenError::RepeatedCredential.into()));
         assert_eq!(bearer(""), Err(Rejection::MissingCredential));
         let malformed = Err(Rejection::InvalidToken(TokenError::Malformed));
         for value in ["Basic abc", "Bearer", "Bearer ", "abc", "Bearerabc", "Bearer\tabc"] {
             assert_eq!(bearer(value), malformed, "{value}");
         }
         let binary = HeaderValue::from_bytes(b"Bearer \xff\xfe").expect("obs-text is a valid header value");
-        assert_eq!(bearer_token(Some(&binary)).map(str::to_owned), malformed);
+        assert_eq!(bearer_token(CredentialHeader::Once(&binary)).map(str::to_owned), malformed);
     }
 }

@@ -9,6 +9,12 @@
 //! but re-checks expiry, revocation, key manager and key. Subscription and scopes are decided
 //! from the snapshot on every request.
 //!
+//! Revocation compares a token without `jti` by its signature in [`CanonicalSignature`] form,
+//! computed once when the token is verified and once per entry when the snapshot is built.
+//! The cache is keyed by the token as sent, so another spelling of a revoked token's
+//! signature is a cache miss, verified afresh, and refused by the same canonical comparison;
+//! a cached token meets the revocations of the current snapshot on every hit.
+//!
 //! Choices the contract leaves open, made here:
 //! - a token without `kid` is verified with the key manager's only key when its JWKS has
 //!   exactly one; with several it is refused (`UnknownKey`). A PEM key manager has one key
@@ -16,8 +22,10 @@
 //! - without `validateSubscription`, every token is a `PRODUCTION` key (no key mapping is
 //!   consulted) with no application;
 //! - the consumer key falls back to `client_id` when the configured claim is absent;
-//! - an empty credential header counts as no credential; keys embedded in a token (`jwk`,
-//!   `jku`, `x5c`) are never used; a `crit` header makes the token malformed;
+//! - an empty credential header counts as no credential; one sent twice is refused on every
+//!   operation, secured or not (the contract refuses "a request" that repeats it);
+//! - keys embedded in a token (`jwk`, `jku`, `x5c`) are never used; a `crit` header makes the
+//!   token malformed;
 //! - tokens over 16 KiB are refused unread; `kid`s over 256 bytes never cause a fetch.
 //!
 //! Why moka for the verified-token cache: a bounded, concurrent cache with per-entry expiry
@@ -25,17 +33,21 @@
 
 mod authenticator;
 mod claims;
+mod credential;
 mod entitlement;
 mod keys;
 mod parsed;
 mod refused;
 mod settings;
+mod signature;
 mod verified;
 
 pub use self::authenticator::Authenticator;
 pub use self::claims::{Claims, Lifetime};
+pub use self::credential::CredentialHeader;
 pub use self::parsed::{MAX_TOKEN_BYTES, ParsedToken, parse_unverified};
 pub use self::settings::TokenSettings;
+pub use self::signature::CanonicalSignature;
 
 #[cfg(test)]
 mod tests;

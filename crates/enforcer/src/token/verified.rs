@@ -19,6 +19,7 @@ pub(crate) struct VerifiedToken {
     key_manager: Arc<KeyManager>,
     key: Arc<VerificationKey>,
     lifetime: Lifetime,
+    /// The `jti`, else the signature in canonical form.
     revocation: RevokedId,
     subject: Arc<str>,
     consumer_key: Option<Arc<str>>,
@@ -61,9 +62,10 @@ impl VerifiedToken {
         if !claims.has_audience(&key_manager.audiences) {
             return Err(TokenError::WrongAudience);
         }
+        // Canonical once here, so that every cache hit compares without decoding again.
         let revocation = match claims.token_id()? {
             Some(jti) => RevokedId::Jti(jti.into()),
-            None => RevokedId::Signature(token.signature().into()),
+            None => RevokedId::Signature(token.signature().into()).canonical(),
         };
         Ok(VerifiedToken {
             subject: claims.subject()?.unwrap_or_default().into(),
@@ -104,9 +106,10 @@ impl VerifiedToken {
         self.lifetime.check(now, self.key_manager.clock_skew)
     }
 
-    /// [`TokenError::Revoked`] when the snapshot revokes its `jti` (or signature).
+    /// [`TokenError::Revoked`] when the snapshot revokes its `jti` (or its signature, in any
+    /// spelling: both sides are in canonical form).
     pub(crate) fn check_revocation(&self, revocations: &Revocations) -> Result<(), TokenError> {
-        match !revocations.is_empty() && revocations.is_revoked(&self.revocation) {
+        match !revocations.is_empty() && revocations.contains(&self.revocation) {
             true => Err(TokenError::Revoked),
             false => Ok(()),
         }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use http::{HeaderName, Request, Response};
 use hyper::body::Incoming;
-use tollgate_enforcer::{Access, Admission, Enforcer, TokenError};
+use tollgate_enforcer::{Access, Admission, CredentialHeader, Enforcer, TokenError};
 
 use crate::api::{Api, Endpoint};
 use crate::body::ResponseBody;
@@ -119,7 +119,7 @@ impl Pipeline {
         let access = Access {
             api: &route.api.guard,
             operation: &route.operation.guard,
-            credential: request.headers().get(&route.api.auth_header),
+            credential: CredentialHeader::of(request.headers(), &route.api.auth_header),
             client_ip: exchange.client_ip(),
             endpoints: route.api.endpoints.key_types(),
         };

@@ -15,7 +15,7 @@ use crate::enforcement::{KeyManagers, Revocations};
 use crate::enforcer::{Access, KeyTypes};
 use crate::model::{RevokedId, RevokedToken};
 use crate::rejection::{Rejection, TokenError};
-use crate::token::TokenSettings;
+use crate::token::{CredentialHeader, TokenSettings};
 
 /// A world whose JWKS publishes an RSA key `rsa-1` and a P-256 key `ec-1`.
 async fn world() -> (JwksServer, World) {
@@ -185,13 +185,13 @@ async fn malformed_and_oversized_tokens_and_headers() {
     let mut access = Access {
         api: &world.api,
         operation: &world.operation,
-        credential: Some(&basic),
+        credential: CredentialHeader::Once(&basic),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };
     let result = world.auth.authenticate(&world.data, &access).await;
     assert_eq!(result.err(), Some(Rejection::InvalidToken(TokenError::Malformed)));
-    access.credential = None;
+    access.credential = CredentialHeader::Absent;
     let result = world.auth.authenticate(&world.data, &access).await;
     assert_eq!(result.err(), Some(Rejection::MissingCredential));
 }

@@ -9,6 +9,7 @@ mod attacks;
 mod cache;
 mod entitlement;
 mod jwks;
+mod revocation;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -24,7 +25,7 @@ use serde_json::{Value, json};
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::RSAPublicKey;
 
-use super::{Authenticator, TokenSettings};
+use super::{Authenticator, CredentialHeader, TokenSettings};
 use crate::clock::{ManualClock, SharedClock};
 use crate::enforcement::{Applications, Enforcement, KeyManagers, KeyMappings, Subscriptions};
 use crate::enforcer::{Access, KeyTypes};
@@ -279,7 +280,7 @@ impl World {
         let access = Access {
             api: &self.api,
             operation,
-            credential: Some(&credential),
+            credential: CredentialHeader::Once(&credential),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         };
@@ -321,7 +322,7 @@ fn authentication_futures_are_send() {
     let access = Access {
         api: &world.api,
         operation: &world.operation,
-        credential: Some(&credential),
+        credential: CredentialHeader::Once(&credential),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };
