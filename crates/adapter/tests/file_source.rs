@@ -79,6 +79,34 @@ fn a_broken_file_is_rejected_while_the_others_serve() {
 }
 
 #[test]
+fn a_key_the_model_does_not_have_rejects_its_file_naming_it_and_the_nearest_known_key() {
+    let dir = tempdir();
+    write(dir.path(), "a.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    write(dir.path(), "b.json", r#"{"applications": [{"id": "app"}]}"#);
+    let applier = applier(SourceKind::File);
+    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(source.load_once().is_ok());
+    let scoped = api_yaml("a", "/a").replace("verb: \"*\"\n", "verb: \"*\"\n      scope: [admin]\n");
+    write(dir.path(), "a.yaml", &format!("apis:\n{scoped}  contxt: /a\n"));
+    write(dir.path(), "b.json", r#"{"application": [{"id": "app", "polcy": "Gold"}]}"#);
+    assert_eq!(source.load_once().ok(), Some(Some(2)));
+    assert_eq!(served_ids(&source, &applier), ["a"], "the last version without the misspelt keys stays");
+    let status = applier.status().load();
+    let errors: Vec<_> = status.rejected.iter().map(|r| (r.entity, r.error.as_str())).collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                EntityKind::Document,
+                "a.yaml: api \"a\": contxt: unknown key; did you mean `context`?; \
+                 api \"a\": operations[0].scope: unknown key; did you mean `scopes`?"
+            ),
+            (EntityKind::Document, "b.json: application: unknown key; did you mean `applications`?"),
+        ]
+    );
+}
+
+#[test]
 fn a_missing_directory_is_a_startup_error() {
     let dir = tempdir();
     let missing = dir.path().join("nope");

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use super::Text;
 
 /// An `Api` as written (model.md). Every field is optional here so that a missing one is
-/// reported by validation with its name; unknown keys are ignored.
+/// reported by validation with its name; keys it does not have are collected ([`super::keys`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ApiDto<'a> {

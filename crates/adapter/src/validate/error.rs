@@ -7,6 +7,9 @@ use crate::rejected::{EntityKind, Rejected};
 pub enum Problem {
     #[error("required")]
     Missing,
+    /// A key that no field of the model has (the file source), with the nearest known key.
+    #[error("unknown key{}", did_you_mean(.suggestion.as_deref()))]
+    UnknownKey { suggestion: Option<String> },
     #[error("must not be empty")]
     Empty,
     #[error("must not contain control characters")]
@@ -121,6 +124,10 @@ impl FieldError {
     pub fn at(field: &'static str) -> impl Fn(Problem) -> FieldError {
         move |problem| FieldError::new(field, problem)
     }
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |known| format!("; did you mean `{known}`?"))
 }
 
 fn field_prefix(field: &str) -> String {
