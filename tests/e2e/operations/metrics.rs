@@ -172,11 +172,11 @@ async fn closed_label_sets_start_at_zero_and_the_rejected_gauge_follows_the_serv
         }
     }
 
-    let misspelt = api("typo", "/typo", &["http://127.0.0.1:9".into()], &["GET /x"], "contxt: /typo");
+    let misspelt = api("typo", "/typo", &["http://127.0.0.1:9".into()], &["GET /x"], "secure: true");
     std::fs::write(gw.dir.join("apis/typo.yaml"), &misspelt).unwrap();
     assert!(document_rejections_become(&gw, 1.0).await, "the gauge counts the rejected file");
     assert_eq!(gw.metric("tollgate_config_rejected_total{entity=\"document\"}").await, Some(1.0));
-    std::fs::write(gw.dir.join("apis/typo.yaml"), misspelt.replace("contxt:", "context:")).unwrap();
+    std::fs::write(gw.dir.join("apis/typo.yaml"), misspelt.replace("secure:", "isDefaultVersion:")).unwrap();
     assert!(document_rejections_become(&gw, 0.0).await, "the fixed file is no longer rejected");
     assert_eq!(gw.metric("tollgate_config_rejected_total{entity=\"document\"}").await, Some(1.0), "a counter");
 }
