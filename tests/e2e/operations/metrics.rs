@@ -56,8 +56,10 @@ const EVENT_TYPES: &[&str] = &[
     "unknown",
 ];
 const EVENT_RESULTS: &[&str] = &["applied", "skipped", "rejected"];
+/// A label and every value it may take.
+type ClosedSet = (&'static str, &'static [&'static str]);
 /// The families whose every label comes from a closed set, with those sets.
-pub(super) const CLOSED: &[(&str, &[(&str, &[&str])])] = &[
+pub(super) const CLOSED: &[(&str, &[ClosedSet])] = &[
     ("tollgate_config_rejected_total", &[("entity", ENTITIES)]),
     ("tollgate_config_rejected_entities", &[("entity", ENTITIES)]),
     ("tollgate_config_sync_failures_total", &[("reason", REASONS)]),
@@ -187,7 +189,7 @@ async fn document_rejections_become(gw: &GatewayProcess, expected: f64) -> bool 
 }
 
 /// Every label set made of one value of each closed set.
-fn every_combination(sets: &[(&str, &[&str])]) -> Vec<BTreeMap<String, String>> {
+fn every_combination(sets: &[ClosedSet]) -> Vec<BTreeMap<String, String>> {
     let mut combinations = vec![BTreeMap::new()];
     for (label, values) in sets {
         let mut next = Vec::new();
