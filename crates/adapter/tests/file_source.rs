@@ -165,3 +165,16 @@ async fn wait_until(what: &str, done: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[test]
+fn model_fields_not_served_yet_are_known_keys_not_misspelt_ones() {
+    let dir = tempdir();
+    let fields = "  apiKeyHeader: x-api-key\n  backendJwt: true\n  clientCertificates: [{alias: partner, certificate: pem, policy: Gold}]\n";
+    write(dir.path(), "a.yaml", &format!("apis:\n{}{fields}", api_yaml("a", "/a")));
+    let report = check_directory(dir.path());
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.apis.len(), 1);
+    write(dir.path(), "a.yaml", &format!("apis:\n{}  clientCertificates: [{{alais: partner}}]\n", api_yaml("a", "/a")));
+    let errors: Vec<String> = check_directory(dir.path()).errors.into_iter().map(|e| e.error).collect();
+    assert_eq!(errors, ["a.yaml: api \"a\": clientCertificates[0].alais: unknown key; did you mean `alias`?"]);
+}

@@ -16,7 +16,7 @@ mod event;
 pub mod keys;
 mod raw;
 
-pub use api::{ApiDto, CorsDto, EndpointDto, EndpointsDto, OperationDto, RetriesDto};
+pub use api::{ApiDto, ClientCertificateDto, CorsDto, EndpointDto, EndpointsDto, OperationDto, RetriesDto};
 pub(crate) use document::decode_json;
 pub use document::{DecodeError, Document, MAX_DOCUMENT_BYTES};
 pub use enforcement::{
