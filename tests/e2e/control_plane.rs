@@ -6,6 +6,7 @@ mod load;
 mod resilience;
 mod restart;
 mod sync;
+mod unknown_keys;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -8,7 +8,8 @@ use tollgate_enforcer::clock::SharedClock;
 use tollgate_router::{Snapshot, SnapshotStore};
 
 use crate::build::Built;
-use crate::metrics::{AdapterMetrics, SyncFailure};
+use crate::dto::EventKind;
+use crate::metrics::{AdapterMetrics, EventResult, SyncFailure};
 use crate::rejected::Rejected;
 use crate::status::{SourceKind, StatusCell, SyncState, rfc3339};
 
@@ -54,6 +55,7 @@ impl Applier {
         }
         let now = self.clock.unix_seconds();
         self.metrics.record_applied(revision, &built.counts, &built.rejected, now);
+        self.metrics.record_outstanding(&built.outstanding);
         let (counts, outstanding) = (built.counts, built.outstanding);
         self.status.update(|status| {
             status.state = SyncState::Synced;
@@ -89,6 +91,12 @@ impl Applier {
             status.rejected.retain(|other| (other.entity, &other.id) != (rejected.entity, &rejected.id));
             status.rejected.push(rejected.clone());
         });
+        self.metrics.record_outstanding(&self.status.load().rejected);
+    }
+
+    /// Counts what became of one event of the source.
+    pub(crate) fn record_event(&self, kind: &EventKind, result: EventResult) {
+        self.metrics.record_event(kind, result);
     }
 
     /// Records that the source checked and what is served is current (e.g. a reload found

@@ -17,7 +17,8 @@
 //!
 //! Crates chosen beyond the workspace's: `indexmap` (entities keep insertion order, which
 //! decides which of two conflicting APIs is rejected), `serde_path_to_error` (decode
-//! errors name the field, e.g. `operations[3].secured`), `foldhash` (seeded fast hashing of
+//! errors name the field, e.g. `operations[3].secured`), `serde_ignored`, `serde-reflection`
+//! and `strsim` (keys the model does not have, and the nearest known key: `dto::keys`), `foldhash` (seeded fast hashing of
 //! entity keys, as in the router and enforcer) and `rayon` (a small long-lived pool that
 //! validates the entities of large documents in parallel, keeping document order).
 
@@ -34,7 +35,7 @@ pub mod validate;
 pub use apply::Applier;
 pub use build::{Built, SnapshotBuilder};
 pub use catalog::{Catalog, EntityCounts};
-pub use metrics::{AdapterMetrics, SyncFailure};
+pub use metrics::{AdapterMetrics, EventResult, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
 pub use source::{
     ApiSummary, CheckReport, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, FileSource,

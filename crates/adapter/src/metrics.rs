@@ -3,16 +3,33 @@
 use prometheus::{Gauge, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::catalog::EntityCounts;
+use crate::dto::EventKind;
 use crate::rejected::{EntityKind, Rejected};
 
-/// Metrics of the configuration path. Label values are fixed words, never input.
+/// Metrics of the configuration path. Label values are fixed words, never input; every
+/// label value of a counter exists at 0 from the start (operator.md), so that an alert on an
+/// increase fires on the first event.
 #[derive(Debug, Clone)]
 pub struct AdapterMetrics {
     revision: IntGauge,
     entities: IntGaugeVec,
     rejected: IntCounterVec,
+    rejected_entities: IntGaugeVec,
     last_applied: Gauge,
     sync_failures: IntCounterVec,
+    source_events: IntCounterVec,
+}
+
+/// What became of one event of the control plane, as the `result` label of
+/// `tollgate_source_events_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventResult {
+    Applied,
+    /// An event type this gateway does not know (control-plane.md: skipped, its revision
+    /// still counts).
+    Skipped,
+    /// Its entity failed validation; the previous version stays.
+    Rejected,
 }
 
 /// Why a sync attempt failed, as the `reason` label of `tollgate_config_sync_failures_total`.
@@ -43,8 +60,10 @@ impl AdapterMetrics {
         registry.register(Box::new(metrics.revision.clone()))?;
         registry.register(Box::new(metrics.entities.clone()))?;
         registry.register(Box::new(metrics.rejected.clone()))?;
+        registry.register(Box::new(metrics.rejected_entities.clone()))?;
         registry.register(Box::new(metrics.last_applied.clone()))?;
         registry.register(Box::new(metrics.sync_failures.clone()))?;
+        registry.register(Box::new(metrics.source_events.clone()))?;
         Ok(metrics)
     }
 
@@ -60,6 +79,13 @@ impl AdapterMetrics {
                 Opts::new("tollgate_config_rejected_total", "Configuration entities rejected, by entity kind"),
                 &["entity"],
             )?,
+            rejected_entities: IntGaugeVec::new(
+                Opts::new(
+                    "tollgate_config_rejected_entities",
+                    "Entities rejected in the serving configuration now, by entity kind",
+                ),
+                &["entity"],
+            )?,
             last_applied: Gauge::new(
                 "tollgate_config_last_applied_timestamp_seconds",
                 "Unix time at which the configuration was last applied",
@@ -68,11 +94,12 @@ impl AdapterMetrics {
                 Opts::new("tollgate_config_sync_failures_total", "Failed configuration sync attempts, by reason"),
                 &["reason"],
             )?,
+            source_events: IntCounterVec::new(
+                Opts::new("tollgate_source_events_total", "Events of the configuration source, by type and result"),
+                &["type", "result"],
+            )?,
         };
-        // Every reason starts at 0, so that the first failure is an increase a rate can see.
-        for reason in SyncFailure::ALL {
-            metrics.sync_failures.with_label_values(&[reason.as_str()]);
-        }
+        metrics.start_every_series_at_zero();
         Ok(metrics)
     }
 
@@ -92,8 +119,50 @@ impl AdapterMetrics {
         }
     }
 
+    /// Sets `tollgate_config_rejected_entities` to the rejections in force now.
+    pub(crate) fn record_outstanding(&self, outstanding: &[Rejected]) {
+        for kind in EntityKind::ALL {
+            let count = outstanding.iter().filter(|rejected| rejected.entity == kind).count();
+            self.rejected_entities.with_label_values(&[kind.as_str()]).set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
     pub(crate) fn record_sync_failure(&self, reason: SyncFailure) {
         self.sync_failures.with_label_values(&[reason.as_str()]).inc();
+    }
+
+    pub(crate) fn record_event(&self, kind: &EventKind, result: EventResult) {
+        self.source_events.with_label_values(&[kind.as_str(), result.as_str()]).inc();
+    }
+
+    /// Creates every series of a closed set of label values, at 0.
+    fn start_every_series_at_zero(&self) {
+        for kind in EntityKind::ALL {
+            self.rejected.with_label_values(&[kind.as_str()]);
+            self.rejected_entities.with_label_values(&[kind.as_str()]);
+        }
+        for reason in SyncFailure::ALL {
+            self.sync_failures.with_label_values(&[reason.as_str()]);
+        }
+        for kind in EventKind::TYPES {
+            for result in EventResult::ALL {
+                self.source_events.with_label_values(&[kind.as_str(), result.as_str()]);
+            }
+        }
+    }
+}
+
+// === impl EventResult ===
+
+impl EventResult {
+    pub const ALL: [EventResult; 3] = [EventResult::Applied, EventResult::Skipped, EventResult::Rejected];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventResult::Applied => "applied",
+            EventResult::Skipped => "skipped",
+            EventResult::Rejected => "rejected",
+        }
     }
 }
 
@@ -164,6 +233,40 @@ mod tests {
         }
         metrics.record_sync_failure(SyncFailure::Server);
         assert!(scrape(&registry).contains("tollgate_config_sync_failures_total{reason=\"server\"} 1"));
+        Ok(())
+    }
+
+    #[test]
+    fn every_entity_and_event_series_is_exported_from_the_start() -> prometheus::Result<()> {
+        let registry = Registry::new();
+        let metrics = AdapterMetrics::register(&registry)?;
+        let text = scrape(&registry);
+        for kind in EntityKind::ALL {
+            for family in ["tollgate_config_rejected_total", "tollgate_config_rejected_entities"] {
+                let series = format!("{family}{{entity=\"{kind}\"}} 0");
+                assert!(text.contains(&series), "missing {series} in\n{text}");
+            }
+        }
+        let events = text.lines().filter(|line| line.starts_with("tollgate_source_events_total{")).count();
+        assert_eq!(events, EventKind::TYPES.len() * EventResult::ALL.len(), "{text}");
+        metrics.record_event(&EventKind::Unknown("API_RENAMED".into()), EventResult::Skipped);
+        let text = scrape(&registry);
+        assert!(text.contains("tollgate_source_events_total{result=\"skipped\",type=\"unknown\"} 1"), "{text}");
+        assert!(!text.contains("API_RENAMED"), "a type name sent by the source is not a label value");
+        Ok(())
+    }
+
+    #[test]
+    fn the_rejected_entities_gauge_is_the_rejections_in_force() -> prometheus::Result<()> {
+        let registry = Registry::new();
+        let metrics = AdapterMetrics::register(&registry)?;
+        let rejected = |entity, id: &str| Rejected { entity, id: id.to_owned(), error: String::new() };
+        metrics.record_outstanding(&[rejected(EntityKind::Api, "a"), rejected(EntityKind::Api, "b")]);
+        assert!(scrape(&registry).contains("tollgate_config_rejected_entities{entity=\"api\"} 2"));
+        metrics.record_outstanding(&[rejected(EntityKind::Document, "x.yaml")]);
+        let text = scrape(&registry);
+        assert!(text.contains("tollgate_config_rejected_entities{entity=\"api\"} 0"), "{text}");
+        assert!(text.contains("tollgate_config_rejected_entities{entity=\"document\"} 1"), "{text}");
         Ok(())
     }
 }

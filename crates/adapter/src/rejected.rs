@@ -45,6 +45,18 @@ impl EntityKind {
         EntityKind::RevokedToken,
     ];
 
+    /// Every kind, [`EntityKind::Document`] included: the `entity` label's values.
+    pub const ALL: [EntityKind; 8] = [
+        EntityKind::Api,
+        EntityKind::Application,
+        EntityKind::KeyMapping,
+        EntityKind::Subscription,
+        EntityKind::Policy,
+        EntityKind::KeyManager,
+        EntityKind::RevokedToken,
+        EntityKind::Document,
+    ];
+
     /// The name used in messages, metric labels and JSON (`keyMapping`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -79,6 +79,34 @@ fn a_broken_file_is_rejected_while_the_others_serve() {
 }
 
 #[test]
+fn a_key_the_model_does_not_have_rejects_its_file_naming_it_and_the_nearest_known_key() {
+    let dir = tempdir();
+    write(dir.path(), "a.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    write(dir.path(), "b.json", r#"{"applications": [{"id": "app"}]}"#);
+    let applier = applier(SourceKind::File);
+    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(source.load_once().is_ok());
+    let scoped = api_yaml("a", "/a").replace("verb: \"*\"\n", "verb: \"*\"\n      scope: [admin]\n");
+    write(dir.path(), "a.yaml", &format!("apis:\n{scoped}  contxt: /a\n"));
+    write(dir.path(), "b.json", r#"{"application": [{"id": "app", "polcy": "Gold"}]}"#);
+    assert_eq!(source.load_once().ok(), Some(Some(2)));
+    assert_eq!(served_ids(&source, &applier), ["a"], "the last version without the misspelt keys stays");
+    let status = applier.status().load();
+    let errors: Vec<_> = status.rejected.iter().map(|r| (r.entity, r.error.as_str())).collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                EntityKind::Document,
+                "a.yaml: api \"a\": contxt: unknown key; did you mean `context`?; \
+                 api \"a\": operations[0].scope: unknown key; did you mean `scopes`?"
+            ),
+            (EntityKind::Document, "b.json: application: unknown key; did you mean `applications`?"),
+        ]
+    );
+}
+
+#[test]
 fn a_missing_directory_is_a_startup_error() {
     let dir = tempdir();
     let missing = dir.path().join("nope");
@@ -136,4 +164,17 @@ async fn wait_until(what: &str, done: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+#[test]
+fn model_fields_not_served_yet_are_known_keys_not_misspelt_ones() {
+    let dir = tempdir();
+    let fields = "  apiKeyHeader: x-api-key\n  backendJwt: false\n  clientCertificates: [{alias: partner, certificate: pem, policy: Gold}]\n";
+    write(dir.path(), "a.yaml", &format!("apis:\n{}{fields}", api_yaml("a", "/a")));
+    let report = check_directory(dir.path());
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.apis.len(), 1);
+    write(dir.path(), "a.yaml", &format!("apis:\n{}  clientCertificates: [{{alais: partner}}]\n", api_yaml("a", "/a")));
+    let errors: Vec<String> = check_directory(dir.path()).errors.into_iter().map(|e| e.error).collect();
+    assert_eq!(errors, ["a.yaml: api \"a\": clientCertificates[0].alais: unknown key; did you mean `alias`?"]);
 }

@@ -48,6 +48,11 @@ async fn unknown_event_types_are_skipped_logged_once_and_still_count() {
     assert_eq!(gw.metric("tollgate_config_revision").await, Some(revision as f64));
     let logs = gw.logs().stderr_text();
     assert_eq!(logs.matches("skipping events of an unknown type").count(), 1, "{logs}");
+    let events =
+        |kind: &str, result: &str| format!("tollgate_source_events_total{{result=\"{result}\",type=\"{kind}\"}}");
+    assert_eq!(gw.metric(&events("unknown", "skipped")).await, Some(2.0), "counted as `unknown`, not as sent");
+    assert_eq!(gw.metric(&events("API_DEPLOYED", "applied")).await, Some(1.0));
+    assert_eq!(gw.metric(&events("API_DEPLOYED", "rejected")).await, Some(0.0));
 }
 
 #[tokio::test]

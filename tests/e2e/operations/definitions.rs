@@ -30,8 +30,8 @@ fn every_yaml_example_of_the_definitions_reference_loads_without_a_rejection() {
     }
 }
 
-/// Unknown keys are ignored when loading, so a misspelt field in an example would load as
-/// if absent: each key an example uses must be a field the page documents (as `` `key` ``).
+/// Each key an example uses must be a field the page documents (as `` `key` ``): a key the
+/// code knows but the page does not would pass the loading test undocumented.
 #[test]
 fn every_key_the_examples_use_is_a_documented_field() {
     let page = read(PAGE);
@@ -46,8 +46,8 @@ fn every_key_the_examples_use_is_a_documented_field() {
     }
 }
 
-/// The page says these schemes reject the Api and these fields are ignored today; when that
-/// changes, the page must change with it.
+/// The page says these schemes and `backendJwt: true` reject the Api, and the other fields
+/// are accepted unused; when that changes, the page must change with it.
 #[test]
 fn what_the_reference_marks_as_not_yet_served_is_rejected_or_ignored_as_it_says() {
     let page = read(PAGE);
@@ -63,12 +63,16 @@ fn what_the_reference_marks_as_not_yet_served_is_rejected_or_ignored_as_it_says(
         );
     }
     let certificate = "clientCertificates: [{alias: partner, certificate: not-checked}]";
-    for field in ["apiKeyHeader: x-api-key", certificate, "backendJwt: true"] {
+    for field in ["apiKeyHeader: x-api-key", certificate, "backendJwt: false"] {
         let name = field.split(':').next().unwrap();
         assert!(section.contains(&format!("`{name}`")), "{PAGE}: {name} is not listed under Not yet served");
         let report = check(&api_with(field));
         assert!(report.is_ok() && report.apis.len() == 1, "an Api with {name} is not served as before:\n{report}");
     }
+    let report = check(&api_with("backendJwt: true"));
+    let errors: Vec<&str> = report.errors.iter().map(|e| e.error.as_str()).collect();
+    assert!(report.apis.is_empty(), "an Api asking for a backend JWT is served without one:\n{report}");
+    assert!(errors.len() == 1 && errors[0].contains("backendJwt: not supported"), "{errors:?}");
 }
 
 /// An Api that loads, with `extra` as one more field.

@@ -1,12 +1,17 @@
 //! operator.md, "Metrics": every metric with its type and labels on a real scrape after
-//! traffic, label values only from configuration, gateway-sized histogram buckets, and
-//! `promtool check metrics` clean.
+//! traffic, label values only from configuration, gateway-sized histogram buckets,
+//! `promtool check metrics` clean, and every value of a closed label set exported at 0 from
+//! the start.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use tollgate_tests::{GatewayProcess, eventually};
 
 use super::exposition::{Exposition, Sample};
 use super::tools::{run, text};
 use super::traffic::{API_NAMES, KEY_MANAGER, STRAY_PATH, scrape_after_traffic};
+use crate::support::{api, gateway};
 
 /// operator.md's table: name, type, labels.
 pub(super) const CONTRACT: &[(&str, &str, &[&str])] = &[
@@ -25,11 +30,41 @@ pub(super) const CONTRACT: &[(&str, &str, &[&str])] = &[
     ("tollgate_config_rejected_total", "counter", &["entity"]),
     ("tollgate_jwks_fetches_total", "counter", &["key_manager", "result"]),
     ("tollgate_tls_certificate_expiry_timestamp_seconds", "gauge", &["server_name"]),
+    ("tollgate_source_events_total", "counter", &["type", "result"]),
+    ("tollgate_config_rejected_entities", "gauge", &["entity"]),
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE", "OTHER"];
 const ENTITIES: &[&str] =
     &["api", "application", "keyMapping", "subscription", "policy", "keyManager", "revokedToken", "document"];
+const REASONS: &[&str] = &["network", "server", "unauthorized", "resync", "decode", "io", "protocol"];
+/// control-plane.md's event types, and `unknown` for any other.
+const EVENT_TYPES: &[&str] = &[
+    "API_DEPLOYED",
+    "API_UNDEPLOYED",
+    "APPLICATION_UPSERTED",
+    "APPLICATION_DELETED",
+    "KEY_MAPPING_UPSERTED",
+    "KEY_MAPPING_DELETED",
+    "SUBSCRIPTION_UPSERTED",
+    "SUBSCRIPTION_DELETED",
+    "POLICY_UPSERTED",
+    "POLICY_DELETED",
+    "KEY_MANAGER_UPSERTED",
+    "KEY_MANAGER_DELETED",
+    "TOKEN_REVOKED",
+    "unknown",
+];
+const EVENT_RESULTS: &[&str] = &["applied", "skipped", "rejected"];
+/// A label and every value it may take.
+type ClosedSet = (&'static str, &'static [&'static str]);
+/// The families whose every label comes from a closed set, with those sets.
+pub(super) const CLOSED: &[(&str, &[ClosedSet])] = &[
+    ("tollgate_config_rejected_total", &[("entity", ENTITIES)]),
+    ("tollgate_config_rejected_entities", &[("entity", ENTITIES)]),
+    ("tollgate_config_sync_failures_total", &[("reason", REASONS)]),
+    ("tollgate_source_events_total", &[("type", EVENT_TYPES), ("result", EVENT_RESULTS)]),
+];
 
 #[tokio::test]
 async fn a_real_scrape_after_traffic_has_every_contract_metric_and_passes_promtool() {
@@ -78,9 +113,11 @@ fn bounded(family: &str, label: &str, value: &str) -> bool {
         "kind" => one_of(&["connect", "timeout", "reset"]),
         "level" => one_of(&["api", "resource", "subscription", "burst", "application"]),
         "listener" => one_of(&["https", "http"]),
-        "reason" => one_of(&["network", "server", "unauthorized", "resync", "decode", "io", "protocol"]),
+        "reason" => one_of(REASONS),
         "entity" => one_of(ENTITIES),
         "key_manager" => value == KEY_MANAGER,
+        "type" => one_of(EVENT_TYPES),
+        "result" if family == "tollgate_source_events_total" => one_of(EVENT_RESULTS),
         "result" => one_of(&["ok", "not_modified", "error", "invalid"]),
         "server_name" => value == "default",
         "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
@@ -121,6 +158,51 @@ fn assert_each_situation_was_counted(scrape: &Exposition) {
         .filter_map(|s| s.labels.get("listener").map(String::as_str))
         .collect();
     assert_eq!(connections, BTreeSet::from(["http", "https"]));
+}
+
+#[tokio::test]
+async fn closed_label_sets_start_at_zero_and_the_rejected_gauge_follows_the_served_files() {
+    let gw = gateway()
+        .api_file("good.yaml", &api("good", "/good", &["http://127.0.0.1:9".into()], &["GET /x"], ""))
+        .start()
+        .await;
+    let fresh = Exposition::parse(&gw.admin().get("/metrics").await.text());
+    for (family, sets) in CLOSED {
+        for labels in every_combination(sets) {
+            let value = fresh.family(family).iter().find(|s| s.labels == labels).map(|s| s.value);
+            assert_eq!(value, Some(0.0), "{family}{labels:?} before anything happened");
+        }
+    }
+
+    let misspelt = api("typo", "/typo", &["http://127.0.0.1:9".into()], &["GET /x"], "secure: true");
+    std::fs::write(gw.dir.join("apis/typo.yaml"), &misspelt).unwrap();
+    assert!(document_rejections_become(&gw, 1.0).await, "the gauge counts the rejected file");
+    assert_eq!(gw.metric("tollgate_config_rejected_total{entity=\"document\"}").await, Some(1.0));
+    std::fs::write(gw.dir.join("apis/typo.yaml"), misspelt.replace("secure:", "isDefaultVersion:")).unwrap();
+    assert!(document_rejections_become(&gw, 0.0).await, "the fixed file is no longer rejected");
+    assert_eq!(gw.metric("tollgate_config_rejected_total{entity=\"document\"}").await, Some(1.0), "a counter");
+}
+
+async fn document_rejections_become(gw: &GatewayProcess, expected: f64) -> bool {
+    let series = "tollgate_config_rejected_entities{entity=\"document\"}";
+    eventually(Duration::from_secs(10), async || gw.metric(series).await == Some(expected)).await
+}
+
+/// Every label set made of one value of each closed set.
+fn every_combination(sets: &[ClosedSet]) -> Vec<BTreeMap<String, String>> {
+    let mut combinations = vec![BTreeMap::new()];
+    for (label, values) in sets {
+        let mut next = Vec::new();
+        for labels in &combinations {
+            for value in *values {
+                let mut labels: BTreeMap<String, String> = labels.clone();
+                labels.insert((*label).to_owned(), (*value).to_owned());
+                next.push(labels);
+            }
+        }
+        combinations = next;
+    }
+    combinations
 }
 
 /// Sub-millisecond to a minute, as a gateway's latencies span.

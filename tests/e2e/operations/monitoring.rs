@@ -1,14 +1,18 @@
-//! k8s/monitoring: the alert rules pass `promtool check rules` and their unit tests, the
-//! PrometheusRule carries the same rules, every alert's runbook exists in docs/operations.md,
-//! and the Grafana dashboard parses and queries only metrics a real gateway exports.
+//! k8s/monitoring: the alert rules pass `promtool check rules` and their unit tests, whose
+//! input series are shaped as a real scrape exports them; the PrometheusRule carries the same
+//! rules, every alert's runbook exists in docs/operations.md, and the Grafana dashboard parses
+//! and queries only metrics a real gateway exports.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::exposition::Exposition;
+use super::metrics::{CLOSED, CONTRACT};
 use super::promql::metric_names;
 use super::tools::{read, run_ok, yaml_documents};
 use super::traffic::scrape_after_traffic;
+use crate::support::{api, gateway};
 
 const ALERTS: &str = "k8s/monitoring/alerts.yaml";
 const DASHBOARD: &str = "k8s/monitoring/dashboard.json";
@@ -46,6 +50,44 @@ fn promtool_checks_and_unit_tests_the_alert_rules() {
     for name in &names {
         assert!(tests.contains(&format!("alertname: {name}\n")), "{name} has no unit test in alerts.test.yaml");
     }
+}
+
+/// Labels Prometheus adds from the scrape target; the gateway does not export them.
+const TARGET_LABELS: [&str; 2] = ["namespace", "instance"];
+
+#[tokio::test]
+async fn the_alert_tests_start_from_series_shaped_like_a_real_scrape() {
+    let urls = ["http://127.0.0.1:9".to_owned()];
+    let gw = gateway().api_file("good.yaml", &api("good", "/good", &urls, &["GET /x"], "")).start().await;
+    let fresh = Exposition::parse(&gw.admin().get("/metrics").await.text());
+    let tests = yaml_documents(&read("k8s/monitoring/alerts.test.yaml")).remove(0);
+    let inputs = tests["tests"].as_array().unwrap().iter().flat_map(|test| test["input_series"].as_array().unwrap());
+    for input in inputs {
+        let (name, labels) = selector(input["series"].as_str().unwrap());
+        let contract = CONTRACT.iter().find(|(family, ..)| *family == name);
+        let (_, _, names) =
+            contract.unwrap_or_else(|| panic!("{name} (alerts.test.yaml) is not a metric of operator.md"));
+        let expected: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(labels.keys().map(String::as_str).collect::<BTreeSet<_>>(), expected, "{name}: labels");
+        if CLOSED.iter().any(|(family, _)| *family == name) {
+            let exported = fresh.family(&name).iter().find(|sample| sample.labels == labels).map(|sample| sample.value);
+            assert_eq!(exported, Some(0.0), "{name}{labels:?}: a fresh gateway exports it at 0");
+            let values = input["values"].as_str().unwrap();
+            let first = values.split([' ', '+', 'x']).next();
+            assert_eq!(first, Some("0"), "{name}: the alert test's series starts at {values:?}, not at 0");
+        }
+    }
+}
+
+/// `name{a="x",b="y"}` → the name and its labels, without the target's.
+fn selector(series: &str) -> (String, BTreeMap<String, String>) {
+    let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+    let pairs = labels.trim_end_matches('}').split(',').filter(|pair| !pair.is_empty());
+    let labels = pairs
+        .map(|pair| pair.split_once('=').unwrap_or_else(|| panic!("{series}: {pair}")))
+        .filter(|(label, _)| !TARGET_LABELS.contains(label))
+        .map(|(label, value)| (label.to_owned(), value.trim_matches('"').to_owned()));
+    (name.to_owned(), labels.collect())
 }
 
 #[test]

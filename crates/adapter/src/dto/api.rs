@@ -3,7 +3,7 @@ use serde::Deserialize;
 use super::Text;
 
 /// An `Api` as written (model.md). Every field is optional here so that a missing one is
-/// reported by validation with its name; unknown keys are ignored.
+/// reported by validation with its name; keys it does not have are collected ([`super::keys`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ApiDto<'a> {
@@ -32,6 +32,26 @@ pub struct ApiDto<'a> {
     pub cors: Option<CorsDto<'a>>,
     #[serde(borrow)]
     pub operations: Option<Vec<OperationDto<'a>>>,
+    /// model.md fields this version does not serve yet (docs/definitions.md, "Not yet
+    /// served"): known keys, so the file source does not take them for misspelt ones, and
+    /// otherwise ignored.
+    #[serde(borrow)]
+    pub api_key_header: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub client_certificates: Option<Vec<ClientCertificateDto<'a>>>,
+    pub backend_jwt: Option<bool>,
+}
+
+/// One `clientCertificates` entry (model.md); not served yet, see [`ApiDto`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientCertificateDto<'a> {
+    #[serde(borrow)]
+    pub alias: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub certificate: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub policy: Option<Text<'a>>,
 }
 
 /// `endpoints`: production and/or sandbox.

@@ -5,6 +5,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::RawEntity;
+use super::keys::{KeyPath, Noted};
 use crate::rejected::{EntityKind, Rejected};
 
 /// The largest document (file, snapshot body) the adapter reads; larger ones are refused
@@ -27,6 +28,9 @@ pub struct Document {
     /// Parts that could not be read at all (the file source: a broken file). They are
     /// reported with the entities' rejections.
     pub errors: Vec<Rejected>,
+    /// Top-level keys that are none of the above ([`Document::from_json`] and
+    /// [`Document::from_yaml`]; the keys inside entities are found when they are decoded).
+    pub unknown_keys: Vec<KeyPath>,
 }
 
 /// Why a whole document could not be read.
@@ -86,7 +90,7 @@ impl Document {
     /// its elements are checked later, one by one.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
         check_size(bytes.len())?;
-        let dto: DocumentDto = decode_json(bytes)?;
+        let dto: Noted<DocumentDto> = decode_json(bytes)?;
         Ok(Document::from_dto(dto))
     }
 
@@ -109,6 +113,7 @@ impl Document {
             key_managers: with_text(dto.key_managers),
             revoked_tokens: with_text(dto.revoked_tokens),
             errors: Vec::new(),
+            unknown_keys: Vec::new(),
         })
     }
 
@@ -116,9 +121,14 @@ impl Document {
     /// oversized documents. An empty document is an empty snapshot.
     pub fn from_yaml(text: &str) -> Result<Self, DecodeError> {
         check_size(text.len())?;
-        let dto: Option<DocumentDto> = serde_saphyr::from_str_with_options(text, yaml_options())
+        let dto: Option<Noted<DocumentDto>> = serde_saphyr::from_str_with_options(text, yaml_options())
             .map_err(|error| DecodeError::Yaml(error.without_snippet().to_string()))?;
-        Ok(Document::from_dto(dto.unwrap_or_default()))
+        Ok(dto.map(Document::from_dto).unwrap_or_default())
+    }
+
+    /// The keys a document may have at its top level.
+    pub fn known_keys() -> impl Iterator<Item = &'static str> {
+        ["revision", "environment"].into_iter().chain(EntityKind::ENTITIES.map(EntityKind::array_name))
     }
 
     /// The raw entities of one kind (none for [`EntityKind::Document`]).
@@ -145,6 +155,7 @@ impl Document {
         self.key_managers.extend(other.key_managers);
         self.revoked_tokens.extend(other.revoked_tokens);
         self.errors.extend(other.errors);
+        self.unknown_keys.extend(other.unknown_keys);
     }
 
     /// Marks every entity as coming from `origin` (a file name), for error messages.
@@ -176,7 +187,7 @@ impl Document {
         ]
     }
 
-    fn from_dto(dto: DocumentDto) -> Self {
+    fn from_dto(Noted { value: dto, unknown }: Noted<DocumentDto>) -> Self {
         Document {
             revision: dto.revision,
             environment: dto.environment,
@@ -188,6 +199,7 @@ impl Document {
             key_managers: raw(dto.key_managers),
             revoked_tokens: raw(dto.revoked_tokens),
             errors: Vec::new(),
+            unknown_keys: unknown,
         }
     }
 }

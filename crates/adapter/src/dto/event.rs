@@ -79,6 +79,26 @@ impl Event {
 // === impl EventKind ===
 
 impl EventKind {
+    /// The values of the `type` label of `tollgate_source_events_total`: the event types of
+    /// control-plane.md, and `unknown` for any other (a type name from the control plane is
+    /// input, never a label value).
+    pub const TYPES: [EventKind; 14] = [
+        EventKind::ApiDeployed,
+        EventKind::ApiUndeployed,
+        EventKind::ApplicationUpserted,
+        EventKind::ApplicationDeleted,
+        EventKind::KeyMappingUpserted,
+        EventKind::KeyMappingDeleted,
+        EventKind::SubscriptionUpserted,
+        EventKind::SubscriptionDeleted,
+        EventKind::PolicyUpserted,
+        EventKind::PolicyDeleted,
+        EventKind::KeyManagerUpserted,
+        EventKind::KeyManagerDeleted,
+        EventKind::TokenRevoked,
+        EventKind::Unknown(String::new()),
+    ];
+
     pub fn parse(name: String) -> Self {
         match name.as_str() {
             "API_DEPLOYED" => EventKind::ApiDeployed,
@@ -95,6 +115,26 @@ impl EventKind {
             "KEY_MANAGER_DELETED" => EventKind::KeyManagerDeleted,
             "TOKEN_REVOKED" => EventKind::TokenRevoked,
             _ => EventKind::Unknown(name),
+        }
+    }
+
+    /// The type as control-plane.md names it; `unknown` for a type it does not name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::ApiDeployed => "API_DEPLOYED",
+            EventKind::ApiUndeployed => "API_UNDEPLOYED",
+            EventKind::ApplicationUpserted => "APPLICATION_UPSERTED",
+            EventKind::ApplicationDeleted => "APPLICATION_DELETED",
+            EventKind::KeyMappingUpserted => "KEY_MAPPING_UPSERTED",
+            EventKind::KeyMappingDeleted => "KEY_MAPPING_DELETED",
+            EventKind::SubscriptionUpserted => "SUBSCRIPTION_UPSERTED",
+            EventKind::SubscriptionDeleted => "SUBSCRIPTION_DELETED",
+            EventKind::PolicyUpserted => "POLICY_UPSERTED",
+            EventKind::PolicyDeleted => "POLICY_DELETED",
+            EventKind::KeyManagerUpserted => "KEY_MANAGER_UPSERTED",
+            EventKind::KeyManagerDeleted => "KEY_MANAGER_DELETED",
+            EventKind::TokenRevoked => "TOKEN_REVOKED",
+            EventKind::Unknown(_) => "unknown",
         }
     }
 }

@@ -3,8 +3,9 @@
 //! Decoding is two-step: a document is read as far as its arrays of raw values
 //! ([`Document`], JSON or YAML), then each entity is decoded on its own
 //! (`validate`), so one broken entity is rejected while the others apply. Field names are
-//! camelCase, unknown keys are ignored, and every field is optional at this level: a missing
-//! required field is reported by validation, with its name.
+//! camelCase and every field is optional at this level: a missing required field is reported by
+//! validation, with its name. Keys that no field reads are collected while decoding ([`keys`]):
+//! the file source rejects a document holding one, the control-plane source logs it once.
 
 use std::borrow::Cow;
 
@@ -12,9 +13,10 @@ mod api;
 mod document;
 mod enforcement;
 mod event;
+pub mod keys;
 mod raw;
 
-pub use api::{ApiDto, CorsDto, EndpointDto, EndpointsDto, OperationDto, RetriesDto};
+pub use api::{ApiDto, ClientCertificateDto, CorsDto, EndpointDto, EndpointsDto, OperationDto, RetriesDto};
 pub(crate) use document::decode_json;
 pub use document::{DecodeError, Document, MAX_DOCUMENT_BYTES};
 pub use enforcement::{

@@ -11,13 +11,15 @@ use crate::build::{Built, SnapshotBuilder};
 use crate::catalog::Catalog;
 use crate::dto::{DecodeError, Document, MAX_DOCUMENT_BYTES};
 use crate::rejected::Rejected;
+use crate::validate::unknown_keys;
 
 use super::SourceError;
 
 /// Loads a directory of `.yaml`/`.yml`/`.json` partial snapshots, merged in file-name order.
 ///
-/// A file that cannot be parsed is rejected as a whole; until it parses again, the entities
-/// it last held (if it ever parsed) stay served. Dotfiles and other extensions are ignored.
+/// A file that cannot be parsed, or that holds a key the model does not have, is rejected as
+/// a whole; until it is fixed, the entities it last held (if it ever parsed) stay served.
+/// Dotfiles and other extensions are ignored.
 #[derive(Debug)]
 pub(crate) struct DirectoryLoader {
     dir: PathBuf,
@@ -190,6 +192,10 @@ enum FileError {
     Utf8,
     #[error("{0}")]
     Decode(#[from] DecodeError),
+    /// Keys the model does not have (model.md: a file is written by hand, and a misspelt
+    /// key must not be served as if it were absent). Every one found, with its suggestion.
+    #[error("{}", .0.join("; "))]
+    UnknownKeys(Vec<String>),
 }
 
 fn parse(input: &Input) -> Result<Document, FileError> {
@@ -198,9 +204,13 @@ fn parse(input: &Input) -> Result<Document, FileError> {
     if text.trim().is_empty() {
         return Ok(Document::default());
     }
-    match input.name.ends_with(".json") {
-        true => Ok(Document::from_json(bytes)?),
-        false => Ok(Document::from_yaml(text)?),
+    let document = match input.name.ends_with(".json") {
+        true => Document::from_json(bytes)?,
+        false => Document::from_yaml(text)?,
+    };
+    match unknown_keys(&document) {
+        unknown if unknown.is_empty() => Ok(document),
+        unknown => Err(FileError::UnknownKeys(unknown)),
     }
 }
 

@@ -22,8 +22,9 @@ pub const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Serves the configuration in a directory of `.yaml`, `.yml` and `.json` files, each a
 /// partial snapshot (any subset of the snapshot arrays), merged in file-name order: an id
-/// already defined by an earlier file is rejected, a file that does not parse is rejected as
-/// a whole (naming it) while the others apply. Dotfiles and other files are ignored.
+/// already defined by an earlier file is rejected; a file that does not parse, or that holds
+/// a key the model does not have (model.md), is rejected as a whole (naming it, and the key
+/// with the nearest known one) while the others apply. Dotfiles and other files are ignored.
 ///
 /// The revision is the number of successful loads, from 1.
 #[derive(Debug)]

@@ -37,6 +37,10 @@ impl TryFrom<ApiDto<'_>> for Api {
         let blocked = one_of(lifecycle, &LIFECYCLE_STATES, "PUBLISHED, PROTOTYPED, DEPRECATED or BLOCKED")
             .map_err(FieldError::at("lifecycleState"))?;
         security_schemes(dto.security_schemes)?;
+        if dto.backend_jwt == Some(true) {
+            let problem = Problem::NotSupported("the upstream would receive no backend JWT");
+            return Err(FieldError::new("backendJwt", problem));
+        }
         let throttling_policy = optional_name(dto.throttling_policy, "throttlingPolicy")?;
         Ok(Api {
             base_paths: context.base_paths(&version, dto.is_default_version.unwrap_or(false)),

@@ -7,6 +7,9 @@ use crate::rejected::{EntityKind, Rejected};
 pub enum Problem {
     #[error("required")]
     Missing,
+    /// A key that no field of the model has (the file source), with the nearest known key.
+    #[error("unknown key{}", did_you_mean(.suggestion.as_deref()))]
+    UnknownKey { suggestion: Option<String> },
     #[error("must not be empty")]
     Empty,
     #[error("must not contain control characters")]
@@ -30,6 +33,10 @@ pub enum Problem {
     UnknownValue { value: String, expected: &'static str },
     #[error("unknown security scheme {0:?}; known: oauth2")]
     UnknownSecurityScheme(String),
+    /// A field whose promise this version cannot keep (serving the Api without it would give
+    /// less than its definition asks).
+    #[error("not supported by this version of Tollgate: {0}")]
+    NotSupported(&'static str),
     #[error("not a valid HTTP header name")]
     HeaderName,
     #[error("not a valid host name")]
@@ -121,6 +128,10 @@ impl FieldError {
     pub fn at(field: &'static str) -> impl Fn(Problem) -> FieldError {
         move |problem| FieldError::new(field, problem)
     }
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |known| format!("; did you mean `{known}`?"))
 }
 
 fn field_prefix(field: &str) -> String {

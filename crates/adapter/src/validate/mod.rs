@@ -14,11 +14,13 @@ mod location;
 mod policy;
 mod subscription;
 mod text;
+mod unknown;
 
 use serde::Deserialize;
 use serde_json::Value;
 use tollgate_enforcer::model::PolicyKind;
 
+use crate::dto::keys::decode_noting_unknown;
 use crate::rejected::EntityKind;
 
 pub use endpoint::{MAX_CORS_MAX_AGE, MAX_RETRIES, MAX_TIMEOUT_MS};
@@ -27,6 +29,7 @@ pub use key_manager::MAX_CLOCK_SKEW_SECONDS;
 pub use policy::MAX_UNIT_TIME;
 
 pub(crate) use policy::{policy_key, policy_kind};
+pub(crate) use unknown::document_errors as unknown_keys;
 
 /// A validated entity of one kind, as the catalog stores it.
 pub(crate) trait Entity: Sized + Send + Sync + 'static {
@@ -89,20 +92,29 @@ impl UniqueKey {
 }
 
 /// Decodes and validates one raw entity. Type errors name the path of the offending value.
+/// Keys the wire type does not have are ignored, and logged once (the file source rejected
+/// its documents holding one before they got here).
 pub(crate) fn decode<T: Entity>(raw: &Value) -> Result<T, FieldError> {
     // The fast path decodes without tracking the path; only a failure is decoded again to
     // name the field.
-    match T::Dto::deserialize(raw) {
+    let (dto, unknown) = decode_noting_unknown::<T::Dto<'_>, _>(raw);
+    unknown::log_once::<T>(&unknown);
+    match dto {
         Ok(dto) => T::from_dto(dto),
         Err(_) => Err(decode_error::<T::Dto<'_>>(raw)),
     }
 }
 
 /// Decodes and validates one entity straight from its JSON text, without a tree of values
-/// (the bulk of a large snapshot). `None` when the text does not decode into the wire type:
-/// the caller then goes through [`decode`] on the value, whose error names the field.
+/// (the bulk of a large snapshot), ignoring and logging unknown keys like [`decode`]. `None`
+/// when the text does not decode into the wire type: the caller then goes through
+/// [`decode`] on the value, whose error names the field.
 pub(crate) fn decode_text<T: Entity>(text: &str) -> Option<Result<T, FieldError>> {
-    serde_json::from_str::<T::Dto<'_>>(text).ok().map(T::from_dto)
+    let mut json = serde_json::Deserializer::from_str(text);
+    let (dto, unknown) = decode_noting_unknown::<T::Dto<'_>, _>(&mut json);
+    unknown::log_once::<T>(&unknown);
+    json.end().ok()?;
+    dto.ok().map(T::from_dto)
 }
 
 fn decode_error<'de, D: Deserialize<'de>>(raw: &'de Value) -> FieldError {

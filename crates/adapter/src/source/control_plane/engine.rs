@@ -4,7 +4,8 @@
 use crate::SyncFailure;
 use crate::build::{Built, SnapshotBuilder};
 use crate::catalog::Catalog;
-use crate::dto::{Document, EventPage};
+use crate::dto::{Document, EventKind, EventPage};
+use crate::metrics::EventResult;
 use crate::rejected::Rejected;
 
 use super::mirror::Mirror;
@@ -44,6 +45,8 @@ pub(crate) struct PageOutcome {
     pub(crate) built: Option<Built>,
     /// Set when the stream broke off: the events before the break are applied.
     pub(crate) discontinuity: Option<Discontinuity>,
+    /// What became of each event taken (those after a break are not taken).
+    pub(crate) results: Vec<(EventKind, EventResult)>,
 }
 
 // === impl Engine ===
@@ -79,9 +82,10 @@ impl Engine {
     pub(crate) fn events(&mut self, page: &EventPage, now: u64) -> PageOutcome {
         let Some(after) = self.revision else {
             let discontinuity = Some(Discontinuity::Missing { after: 0, newest: page.revision });
-            return PageOutcome { built: None, discontinuity };
+            return PageOutcome { built: None, discontinuity, results: Vec::new() };
         };
         let (mut current, mut rejected, mut discontinuity) = (after, Vec::new(), None);
+        let mut results = Vec::with_capacity(page.events.len());
         for event in &page.events {
             if event.revision != current.saturating_add(1) {
                 discontinuity = Some(Discontinuity::Gap { expected: current.saturating_add(1), found: event.revision });
@@ -89,12 +93,13 @@ impl Engine {
             }
             let refused = self.catalog.apply_event(event);
             self.mirror.event_applied(&self.catalog, event, refused.is_empty());
+            results.push((event.kind.clone(), result_of(&event.kind, &refused)));
             rejected.extend(refused);
             current = event.revision;
         }
         let discontinuity = discontinuity.or_else(|| check_newest(after, page));
         let built = (current != after).then(|| self.finish(current, now, rejected));
-        PageOutcome { built, discontinuity }
+        PageOutcome { built, discontinuity, results }
     }
 
     /// What to write to the state directory for `built` (just applied by this engine).
@@ -122,6 +127,16 @@ impl Discontinuity {
             | Discontinuity::Missing { .. }
             | Discontinuity::Behind { .. } => SyncFailure::Resync,
         }
+    }
+}
+
+fn result_of(kind: &EventKind, refused: &[Rejected]) -> EventResult {
+    if matches!(kind, EventKind::Unknown(_)) {
+        EventResult::Skipped
+    } else if refused.is_empty() {
+        EventResult::Applied
+    } else {
+        EventResult::Rejected
     }
 }
 

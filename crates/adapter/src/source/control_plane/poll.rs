@@ -134,7 +134,8 @@ impl SyncLoop {
         self.applier.set_connected(true);
         let outcome = self.blocking(move |engine, applier| {
             let page = EventPage::from_json(&body).map_err(|error| Discontinuity::Undecodable(error.to_string()))?;
-            let PageOutcome { built, discontinuity } = engine.events(&page, applier.now());
+            let PageOutcome { built, discontinuity, results } = engine.events(&page, applier.now());
+            results.iter().for_each(|(kind, result)| applier.record_event(kind, *result));
             let image = built.map(|built| {
                 let image = engine.image(&built);
                 applier.apply(built);

@@ -173,3 +173,26 @@ fn texts_and_values_validate_alike() {
     assert_eq!(named, ["p", "t", "apis[3]", "b", "a"], "{:?}", from_text.rejected);
     assert!(from_text.rejected[1].error.contains("operations[0].secured"), "{:?}", from_text.rejected[1]);
 }
+
+#[test]
+fn each_event_taken_reports_what_became_of_it() {
+    let (mut engine, _) = loaded(10, &[]);
+    let events = vec![
+        event(11, "API_DEPLOYED", api("b", "/b")),
+        event(12, "API_DEPLOYED", broken("c")),
+        event(13, "API_RENAMED", json!({"id": "b"})),
+        event(15, "API_UNDEPLOYED", json!({"id": "b"})),
+    ];
+    let outcome = engine.events(&page(15, events), NOW);
+    let results: Vec<(&str, EventResult)> =
+        outcome.results.iter().map(|(kind, result)| (kind.as_str(), *result)).collect();
+    assert_eq!(
+        results,
+        [
+            ("API_DEPLOYED", EventResult::Applied),
+            ("API_DEPLOYED", EventResult::Rejected),
+            ("unknown", EventResult::Skipped)
+        ],
+        "the event after the gap is not taken"
+    );
+}
