@@ -138,3 +138,44 @@ async fn chunked_upstream_bodies_arrive_whole_and_conflicting_lengths_are_503() 
     let errors = gw.metric_sum("tollgate_upstream_errors_total", &[("api", "smuggle"), ("kind", "reset")]).await;
     assert_eq!(errors, 1.0);
 }
+
+/// With file descriptors exhausted every `accept` fails, 20 times a second: the log gets one
+/// line for the burst and one when it ends, not one per failure; the metric counts them all.
+#[tokio::test]
+async fn exhausted_file_descriptors_log_a_burst_of_accept_failures_once() {
+    let mut gw = gateway().start().await;
+    let pid = gw.pid();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let soft = limits.lines().find(|l| l.starts_with("Max open files")).unwrap().split_whitespace().nth(3).unwrap();
+    let soft: usize = soft.parse().unwrap();
+    // The soft limit only (`N:`), so that it can be raised again without privileges.
+    let limit = |n: usize| {
+        let status =
+            std::process::Command::new("prlimit").arg(format!("--pid={pid}")).arg(format!("--nofile={n}:")).status();
+        assert!(status.unwrap().success(), "prlimit --nofile={n}:");
+    };
+    limit(open + 4);
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        clients.push(tokio::net::TcpStream::connect(gw.client().addr()).await.unwrap());
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !gw.logs().stderr_text().contains("accept failed") {
+        assert!(tokio::time::Instant::now() < deadline, "accept never failed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Let the listener retry a while (every 50 ms) with the descriptors still exhausted.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    limit(soft);
+    let failures =
+        gw.metric_sum("tollgate_connection_errors_total", &[("listener", "https"), ("kind", "accept")]).await;
+    drop(clients);
+    assert_eq!(gw.stop().await.code(), Some(0));
+    gw.logs().closed().await;
+    let stderr = gw.logs().stderr_text();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN") && l.contains("accept")).collect();
+    assert!(failures >= 3.0, "{failures} failures counted");
+    assert_eq!(lines.len(), 2, "{failures} failures: {lines:#?}");
+    assert!(lines[0].contains("accept failed") && lines[1].contains("accept recovered"), "{lines:#?}");
+}

@@ -5,6 +5,7 @@
 //! §3.2–3.4): `h2` is served as HTTP/2 only; `http/1.1`, or no ALPN, as HTTP/1.1 only. The
 //! plain listener serves HTTP/1.1 and HTTP/2 by prior knowledge (the client's preface tells).
 
+mod accept_log;
 mod activity;
 mod client_io;
 mod connection;
@@ -93,6 +94,7 @@ impl Listener {
         // Every connection task holds a receiver: `closed` resolves once all have ended.
         let (open, _) = tokio::sync::watch::channel(());
         let gauge = pipeline.metrics().connections(self.name);
+        let mut failures = accept_log::AcceptFailures::default();
         loop {
             let accepted = tokio::select! {
                 accepted = self.tcp.accept() => accepted,
@@ -102,10 +104,13 @@ impl Listener {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     errors.accept.inc();
-                    accept_error(&error).await;
+                    failures.failed(self.name, &error, tokio::time::Instant::now());
+                    // Mostly transient (EMFILE, ECONNABORTED): back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             };
+            failures.accepted(self.name);
             let served = connection::Served {
                 pipeline: pipeline.clone(),
                 protocols: protocols.clone(),
@@ -128,11 +133,4 @@ impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listener").field("name", &self.name).field("addr", &self.tcp.local_addr().ok()).finish()
     }
-}
-
-/// Accept errors are mostly transient (EMFILE, ECONNABORTED); back off briefly instead of
-/// spinning.
-async fn accept_error(error: &std::io::Error) {
-    tracing::warn!(%error, "accept failed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
 }
