@@ -140,7 +140,7 @@ async fn config_lists_the_served_apis_and_the_effective_settings_without_secrets
     );
     assert_eq!(pets["basePaths"], serde_json::json!(["/petstore/1.0.0"]));
     assert_eq!(pets["vhosts"], serde_json::json!(["pets.example.com"]));
-    assert!(pets["origin"].as_str().unwrap().ends_with("apis"), "{pets}");
+    assert!(pets["origin"].as_str().unwrap().ends_with("/apis/a.yaml"), "{pets}");
     let settings = &config["settings"];
     assert_eq!(settings["listener"]["http2_max_concurrent_streams"], 100);
     assert_eq!(settings["log"]["level"], "info");

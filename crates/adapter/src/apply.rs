@@ -56,7 +56,7 @@ impl Applier {
         let now = self.clock.unix_seconds();
         self.metrics.record_applied(revision, &built.counts, &built.rejected, now);
         self.metrics.record_outstanding(&built.outstanding);
-        let (counts, outstanding) = (built.counts, built.outstanding);
+        let (counts, outstanding, api_files) = (built.counts, built.outstanding, built.api_files);
         self.status.update(|status| {
             status.state = SyncState::Synced;
             status.last_error = None;
@@ -64,6 +64,7 @@ impl Applier {
             status.last_applied = rfc3339(now);
             status.entities = counts;
             status.rejected.clone_from(&outstanding);
+            status.api_files = api_files.clone();
         });
         tracing::info!(revision, apis = counts.api, rejected = built.rejected.len(), "configuration applied");
         let older = std::mem::replace(&mut *self.retired.lock().unwrap_or_else(PoisonError::into_inner), replaced);

@@ -6,7 +6,7 @@ use tollgate_enforcer::{Applications, Enforcement, KeyManagers, KeyMappings, Pol
 use tollgate_router::Snapshot;
 use tollgate_router::route::RouteTable;
 
-use crate::catalog::{Catalog, Changes, EntityCounts};
+use crate::catalog::{ApiFiles, Catalog, Changes, EntityCounts};
 use crate::rejected::{EntityKind, Rejected};
 use crate::validate::{EntityError, FieldError, Problem};
 
@@ -20,6 +20,7 @@ pub struct SnapshotBuilder {
     /// rebuild of the table.
     conflicts: Vec<Rejected>,
     served_apis: usize,
+    api_files: ApiFiles,
 }
 
 /// A snapshot ready to be applied, with what the update that led to it rejected.
@@ -32,6 +33,8 @@ pub struct Built {
     pub outstanding: Vec<Rejected>,
     /// Entities served, by kind (APIs: those in the route table).
     pub counts: EntityCounts,
+    /// The file each API came from (file source; empty for the control plane).
+    pub api_files: ApiFiles,
 }
 
 // === impl SnapshotBuilder ===
@@ -53,6 +56,7 @@ impl SnapshotBuilder {
             None => {
                 let table = Arc::new(self.route_table(catalog));
                 rejected.extend(self.conflicts.iter().cloned());
+                self.api_files = catalog.api_files();
                 table
             }
         };
@@ -61,7 +65,7 @@ impl SnapshotBuilder {
         self.previous = Some(snapshot.clone());
         let counts = EntityCounts { api: self.served_apis, ..catalog.counts() };
         let outstanding = catalog.rejections().cloned().collect();
-        Built { snapshot, rejected, outstanding, counts }
+        Built { snapshot, rejected, outstanding, counts, api_files: self.api_files.clone() }
     }
 
     /// The snapshot last built, if any.

@@ -34,7 +34,7 @@ pub mod validate;
 
 pub use apply::Applier;
 pub use build::{Built, SnapshotBuilder};
-pub use catalog::{Catalog, EntityCounts};
+pub use catalog::{ApiFiles, Catalog, EntityCounts};
 pub use metrics::{AdapterMetrics, EventResult, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
 pub use source::{

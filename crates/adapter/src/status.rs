@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::catalog::EntityCounts;
+use crate::catalog::{ApiFiles, EntityCounts};
 use crate::rejected::Rejected;
 
 /// The state of configuration sync. Holds no secrets (no tokens, no key material).
@@ -30,6 +30,9 @@ pub struct SyncStatus {
     pub entities: EntityCounts,
     /// Every rejection in force.
     pub rejected: Vec<Rejected>,
+    /// The file each served API came from (file source), by API id; shown with the APIs.
+    #[serde(skip)]
+    pub api_files: ApiFiles,
 }
 
 /// Where the configuration comes from (`source.kind` in the gateway configuration).
@@ -74,6 +77,7 @@ impl StatusCell {
             last_applied: None,
             entities: EntityCounts::default(),
             rejected: Vec::new(),
+            api_files: ApiFiles::default(),
         };
         StatusCell { current: Arc::new(ArcSwap::from_pointee(status)) }
     }

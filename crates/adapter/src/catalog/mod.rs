@@ -43,6 +43,9 @@ pub struct Catalog {
     skipped_event_types: HashSet<String>,
 }
 
+/// API id → the file (of the file source's directory) it was read from.
+pub type ApiFiles = Arc<std::collections::HashMap<String, Arc<str>>>;
+
 /// How many entities of each kind the catalog holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,6 +123,11 @@ impl Catalog {
             key_manager: self.key_managers.len(),
             revoked_token: self.revoked_tokens.len(),
         }
+    }
+
+    /// The file each API came from (the file source), by API id.
+    pub fn api_files(&self) -> ApiFiles {
+        Arc::new(self.apis.origins().map(|(id, file)| (id.to_owned(), file.clone())).collect())
     }
 
     /// The APIs in insertion order (the order in which routes are built).

@@ -9,9 +9,9 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use serde_json::Value;
 use tollgate_enforcer::model::{Policy, PolicyKind, PolicyName};
 
-use super::set::{Admitted, Uniqueness};
+use super::set::{Admitted, Provenance, Uniqueness};
 use super::{Catalog, EntitySet, Stored, is_builtin, policy_exists};
-use crate::dto::{Document, RawEntity, RawSource};
+use crate::dto::{Document, RawEntity};
 use crate::rejected::{EntityKind, Rejected};
 use crate::validate::{Entity, EntityError, FieldError, Problem, decode, decode_text};
 
@@ -59,7 +59,7 @@ impl Catalog {
             }
             if let Some((kind, id)) = self.first_reference(&old.id) {
                 // Policies have no unique values besides their key: this cannot clash.
-                self.policies.readmit(key.clone(), old.clone(), RawSource::None).ok();
+                self.policies.readmit(key.clone(), old.clone(), Provenance::default()).ok();
                 let error = FieldError::entity(Problem::StillReferenced { kind, id });
                 rejected.push(EntityError::new(EntityKind::Policy, key, error).into());
             }
@@ -108,12 +108,12 @@ fn replace_set<T: Stored>(
         let result = match (duplicate, checked) {
             (true, _) => Err(FieldError::entity(Problem::Duplicate)),
             (false, Checked::Unchanged(key, entity)) => match entity.check_policies(known) {
-                Ok(()) => next.readmit(key, entity, raw.source()),
+                Ok(()) => next.readmit(key, entity, provenance(raw)),
                 Err(error) => Err(error),
             },
             (false, Checked::Decoded(result)) => result
                 .and_then(|entity| next.admit(entity, Uniqueness::Strict))
-                .map(|admitted| next.upsert_from(admitted, previous, raw.source())),
+                .map(|admitted| next.upsert_from(admitted, previous, provenance(raw))),
         };
         let Err(error) = result else { continue };
         let locator = || format!("{}[{i}]", T::KIND.array_name());
@@ -123,6 +123,10 @@ fn replace_set<T: Stored>(
         }
     }
     next
+}
+
+fn provenance(raw: &RawEntity) -> Provenance {
+    Provenance { source: raw.source(), origin: raw.origin.clone() }
 }
 
 /// One raw entity, checked on its own.
@@ -206,7 +210,7 @@ pub(super) fn rejection<T: Entity>(
 fn keep_previous<T: Entity>(next: &mut EntitySet<T>, previous: &EntitySet<T>, key: String) {
     let Some(old) = previous.get(&key) else { return };
     if !next.contains(&key) {
-        next.readmit(key, old.clone(), RawSource::None).ok();
+        next.readmit(key, old.clone(), Provenance::default()).ok();
     }
 }
 

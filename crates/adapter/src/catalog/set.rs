@@ -39,6 +39,13 @@ pub(crate) struct EntitySet<T> {
     changed: bool,
 }
 
+/// Where an entity admitted from a document was validated from.
+#[derive(Debug, Default)]
+pub(crate) struct Provenance {
+    pub(crate) source: RawSource,
+    pub(crate) origin: Option<Arc<str>>,
+}
+
 #[derive(Debug)]
 struct Slot<T> {
     entity: Arc<T>,
@@ -46,6 +53,8 @@ struct Slot<T> {
     /// document holding the very same raw entity (the file source's unchanged files) reuses
     /// the entity without decoding it again. Weak: the catalog never keeps documents alive.
     source: RawSource,
+    /// The file it came from (the file source's documents), for `/config`.
+    origin: Option<Arc<str>>,
 }
 
 // === impl EntitySet ===
@@ -102,9 +111,9 @@ impl<T: Entity> EntitySet<T> {
 
     /// Inserts an entity validated before (a kept previous version, or one whose raw value
     /// did not change), if it still fits.
-    pub(crate) fn readmit(&mut self, key: String, entity: Arc<T>, source: RawSource) -> Result<(), FieldError> {
+    pub(crate) fn readmit(&mut self, key: String, entity: Arc<T>, from: Provenance) -> Result<(), FieldError> {
         let uniques = self.clashes(&entity, &key, Uniqueness::Strict)?;
-        self.put(key, Slot { entity, source }, uniques);
+        self.put(key, Slot { entity, source: from.source, origin: from.origin }, uniques);
         Ok(())
     }
 
@@ -129,7 +138,7 @@ impl<T: Entity> EntitySet<T> {
         match self.get(&admitted.key) {
             Some(current) if current.same(&admitted.entity) => {}
             Some(_) | None => {
-                let slot = Slot { entity: Arc::new(admitted.entity), source: RawSource::None };
+                let slot = Slot { entity: Arc::new(admitted.entity), source: RawSource::None, origin: None };
                 self.put(admitted.key, slot, admitted.uniques);
             }
         }
@@ -137,12 +146,17 @@ impl<T: Entity> EntitySet<T> {
 
     /// Like [`EntitySet::upsert`] into a set being rebuilt from a document: reuses
     /// `previous`'s `Arc` when it holds the same entity, and remembers `source`.
-    pub(crate) fn upsert_from(&mut self, admitted: Admitted<T>, previous: &EntitySet<T>, source: RawSource) {
+    pub(crate) fn upsert_from(&mut self, admitted: Admitted<T>, previous: &EntitySet<T>, from: Provenance) {
         let entity = match previous.get(&admitted.key) {
             Some(old) if old.same(&admitted.entity) => old.clone(),
             Some(_) | None => Arc::new(admitted.entity),
         };
-        self.put(admitted.key, Slot { entity, source }, admitted.uniques);
+        self.put(admitted.key, Slot { entity, source: from.source, origin: from.origin }, admitted.uniques);
+    }
+
+    /// The file each entity came from, by key, for those that came from one.
+    pub(crate) fn origins(&self) -> impl Iterator<Item = (&str, &Arc<str>)> {
+        self.entries.iter().filter_map(|(key, slot)| Some((key.as_str(), slot.origin.as_ref()?)))
     }
 
     /// Removes by key, keeping the order of the others.

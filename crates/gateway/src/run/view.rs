@@ -24,23 +24,27 @@ pub(super) fn config_view(parts: &Parts, loaded: &Loaded) -> ConfigView {
     };
     Arc::new(move || {
         let snapshot = store.load();
+        let sync = status.load();
         let apis: Vec<Value> = snapshot
             .iter()
             .flat_map(|snapshot| snapshot.routes.apis())
-            .map(|api| served_api(ApiSummary::of(api), &origin))
+            .map(|api| {
+                let file = sync.api_files.get(&**api.id()).map(|file| format!("{origin}/{file}"));
+                served_api(ApiSummary::of(api), file.as_deref().unwrap_or(&origin))
+            })
             .collect();
         json!({
             "revision": snapshot.as_ref().map(|s| s.revision),
             "source": source,
-            "sync": &*status.load(),
+            "sync": &*sync,
             "apis": apis,
             "settings": settings,
         })
     })
 }
 
-/// One served API with where it came from: the file source's directory, or the control
-/// plane's URL.
+/// One served API with where it came from: its file in the file source's directory, or the
+/// control plane's URL.
 fn served_api(summary: ApiSummary, origin: &str) -> Value {
     let mut api = serde_json::to_value(summary).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut api {
