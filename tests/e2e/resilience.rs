@@ -168,6 +168,8 @@ async fn exhausted_file_descriptors_log_a_burst_of_accept_failures_once() {
     // Let the listener retry a while (every 50 ms) with the descriptors still exhausted.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     limit(soft);
+    // A request answered on the TLS listener: an accept succeeded again, which ends the burst.
+    assert_eq!(gw.client().get("/").await.status, 404);
     let failures =
         gw.metric_sum("tollgate_connection_errors_total", &[("listener", "https"), ("kind", "accept")]).await;
     drop(clients);
