@@ -62,6 +62,43 @@ async fn more_than_one_host_header_is_400() {
     assert_eq!(up.requests(), 0);
 }
 
+/// Sends `raw` on a new plain connection; returns the first answer.
+async fn answer_to(gw: &tollgate_tests::GatewayProcess, raw: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(gw.http.unwrap()).await.unwrap();
+    tcp.write_all(raw.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut answer)).await.unwrap().unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn an_http11_request_without_host_is_400_and_http10_may_omit_it() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["GET /pets"], "")).start().await;
+    let answer = answer_to(&gw, "GET /petstore/1.0.0/pets HTTP/1.1\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("\"code\":\"400\""), "{answer}");
+    assert_eq!(up.requests(), 0);
+    let answer = answer_to(&gw, "GET /petstore/1.0.0/pets HTTP/1.0\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_transfer_coding_other_than_chunked_is_501() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["POST /pets"], "")).start().await;
+    for coding in ["gzip, chunked", "deflate,chunked"] {
+        let raw = format!(
+            "POST /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: {coding}\r\n\r\n0\r\n\r\n"
+        );
+        let answer = answer_to(&gw, &raw).await;
+        assert!(answer.starts_with("HTTP/1.1 501") && answer.contains("\"code\":\"501\""), "{coding}: {answer}");
+    }
+    assert_eq!(up.requests(), 0, "the coding was never dropped on the way upstream");
+    let chunked =
+        "POST /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    assert!(answer_to(&gw, chunked).await.starts_with("HTTP/1.1 200"));
+}
+
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let up = Upstream::start("up").await;

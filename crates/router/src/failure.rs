@@ -21,6 +21,9 @@ pub enum Failure {
     Malformed(&'static str),
     #[error("request headers over the limit")]
     HeadersTooLarge,
+    /// A `Transfer-Encoding` other than `chunked` (RFC 9112 §6.1).
+    #[error("transfer coding not implemented")]
+    UnsupportedTransferCoding,
     #[error("no route")]
     NoRoute,
     #[error("method not allowed")]
@@ -77,6 +80,12 @@ impl Failure {
                 "Request header fields too large",
                 "The request headers exceed the gateway's limit",
             ),
+            Failure::UnsupportedTransferCoding => Answer::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "501",
+                "Not implemented",
+                "The request's transfer coding is not supported",
+            ),
             Failure::NoRoute => Answer::new(
                 StatusCode::NOT_FOUND,
                 "404",
@@ -106,6 +115,7 @@ impl Failure {
             | Failure::BadPath(_)
             | Failure::Malformed(_)
             | Failure::HeadersTooLarge
+            | Failure::UnsupportedTransferCoding
             | Failure::NoRoute
             | Failure::Upstream(_) => {}
         }

@@ -1,5 +1,5 @@
 use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Request};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 use tollgate_enforcer::Principal;
 use tollgate_enforcer::model::KeyType;
 
@@ -18,8 +18,9 @@ pub const IDENTITY_HEADERS: [HeaderName; 3] = [APPLICATION_ID, APPLICATION_NAME,
 /// Client-chosen request ids longer than this are replaced.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// Rejects what must never reach routing: ambiguous framing, more than one `Host`
-/// (RFC 9112 §3.2), and oversized headers.
+/// Rejects what must never reach routing: ambiguous framing, more than one `Host` or none on
+/// HTTP/1.1 (RFC 9112 §3.2), oversized headers, and a transfer coding other than `chunked`
+/// (RFC 9112 §6.1: 501; forwarding it as plain chunked would silently drop the coding).
 pub(super) fn check_framing<B>(
     request: &Request<B>,
     connection: &Connection,
@@ -38,7 +39,19 @@ pub(super) fn check_framing<B>(
     if total > max_header_bytes {
         return Err(Failure::HeadersTooLarge);
     }
+    if request.version() == Version::HTTP_11 && !headers.contains_key(HOST) {
+        return Err(Failure::Malformed("an HTTP/1.1 request without Host"));
+    }
+    if !headers.get_all(TRANSFER_ENCODING).iter().all(is_chunked) {
+        return Err(Failure::UnsupportedTransferCoding);
+    }
     Ok(())
+}
+
+/// A `Transfer-Encoding` value that is exactly `chunked` (hyper has already refused one
+/// whose last coding is not `chunked`).
+fn is_chunked(value: &HeaderValue) -> bool {
+    value.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked")
 }
 
 /// The client's `X-Request-ID` when it is a sane token, else a new UUID.
@@ -101,11 +114,28 @@ mod tests {
     }
 
     #[test]
+    fn http11_needs_a_host_and_only_chunked_is_a_transfer_coding() {
+        let no_host = request(&[]);
+        assert!(matches!(check_framing(&no_host, &connection(), 65_536), Err(Failure::Malformed(_))));
+        let mut http10 = request(&[]);
+        *http10.version_mut() = Version::HTTP_10;
+        assert!(check_framing(&http10, &connection(), 65_536).is_ok(), "HTTP/1.0 may omit Host");
+        for coding in ["gzip, chunked", "chunked, chunked", "gzip"] {
+            let coded = request(&[("host", "a"), ("transfer-encoding", coding)]);
+            let refused = check_framing(&coded, &connection(), 65_536);
+            assert!(matches!(refused, Err(Failure::UnsupportedTransferCoding)), "{coding}");
+        }
+        let chunked = request(&[("host", "a"), ("transfer-encoding", " Chunked ")]);
+        assert!(check_framing(&chunked, &connection(), 65_536).is_ok());
+    }
+
+    #[test]
     fn header_total_over_the_limit_is_431() {
         let mut big = Request::new(());
+        big.headers_mut().insert(HOST, HeaderValue::from_static("a"));
         big.headers_mut()
             .insert("x-big", HeaderValue::from_bytes(&[b'a'; 100]).unwrap_or(HeaderValue::from_static("")));
-        assert!(check_framing(&big, &connection(), 200).is_ok());
+        assert!(check_framing(&big, &connection(), 300).is_ok());
         assert!(matches!(check_framing(&big, &connection(), 100), Err(Failure::HeadersTooLarge)));
     }
 
