@@ -9,6 +9,7 @@ use toml::{Table, Value};
 use super::error::{ConfigError, ConfigErrors, Origins};
 use super::schema::{self, Kind};
 use super::{Config, env};
+use tollgate_adapter::dto::keys::nearest;
 
 /// The default file, read when no `--config` is given and it exists.
 const DEFAULT_FILE: &str = "config/gateway.toml";
@@ -105,7 +106,8 @@ fn check_value(key: &str, kind: &Kind, value: &Value, origins: &Origins, errors:
 /// "unknown key (did you mean `scopes`?)".
 fn unknown<'k>(what: &str, name: &str, known: impl IntoIterator<Item = &'k str>) -> String {
     let last = name.rsplit('.').next().unwrap_or(name);
-    match schema::nearest(last, known) {
+    // The same suggestion as for a misspelt key in an API definition.
+    match nearest(last, known) {
         Some(near) => format!("unknown {what} (did you mean `{near}`?)"),
         None => format!("unknown {what}"),
     }

@@ -109,16 +109,6 @@ pub(super) fn is_section(name: &str) -> bool {
     SETTINGS.iter().any(|setting| setting.key.split_once('.').is_some_and(|(section, _)| section == name))
 }
 
-/// The known name closest to `unknown` among `known`, when one is close enough to be a typo.
-pub(super) fn nearest<'k>(unknown: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
-    known
-        .into_iter()
-        .map(|name| (strsim::jaro_winkler(unknown, name), name))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| name)
-}
-
 /// The names of the sections, for suggestions.
 pub(super) fn sections() -> impl Iterator<Item = &'static str> {
     let mut names: Vec<&'static str> = SETTINGS.iter().filter_map(|s| s.key.split_once('.')).map(|(s, _)| s).collect();
