@@ -22,22 +22,43 @@ pub(super) struct Protocols {
     pub(super) send_timeout: Duration,
 }
 
+// Macros rather than functions: hyper's builders and hyper-util's auto sub-builders are
+// different types with the same methods, and both must be set alike.
+
+/// HTTP/1.1: the request-head deadline is the connection's own (see `activity`): hyper's
+/// would start as soon as a keep-alive connection goes idle.
+macro_rules! http1_settings {
+    ($builder:expr, $settings:expr) => {
+        $builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(None)
+            .max_buf_size(buffer_size($settings))
+            .keep_alive(true)
+    };
+}
+
+macro_rules! http2_settings {
+    ($builder:expr, $settings:expr) => {
+        $builder
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(buffer_size($settings)).unwrap_or(u32::MAX))
+            .max_concurrent_streams($settings.http2_max_concurrent_streams)
+            .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
+    };
+}
+
 // === impl Protocols ===
 
 impl Protocols {
     pub(super) fn new(settings: &ListenerSettings, errors: ConnectionErrors) -> Self {
         let executor = StreamExecutor { send_timeout: settings.send_timeout, errors };
         let mut either = auto::Builder::new(executor.clone());
-        configure_http1(&mut either.http1(), settings);
-        configure_http2(&mut either.http2(), settings);
+        http1_settings!(either.http1(), settings);
+        http2_settings!(either.http2(), settings);
         let mut http1 = http1::Builder::new();
-        http1.timer(TokioTimer::new()).header_read_timeout(None).max_buf_size(buffer_size(settings)).keep_alive(true);
+        http1_settings!(http1, settings);
         let mut http2 = http2::Builder::new(executor);
-        http2
-            .timer(TokioTimer::new())
-            .max_header_list_size(u32::try_from(buffer_size(settings)).unwrap_or(u32::MAX))
-            .max_concurrent_streams(settings.http2_max_concurrent_streams)
-            .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL));
+        http2_settings!(http2, settings);
         let deadlines = Deadlines { idle: settings.idle_timeout, head: settings.header_read_timeout };
         Protocols { http1, http2, either, deadlines, send_timeout: settings.send_timeout }
     }
@@ -50,18 +71,4 @@ const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// answer 431 with the contract's body.
 fn buffer_size(settings: &ListenerSettings) -> usize {
     (settings.max_header_bytes + 16 * 1024).max(8192)
-}
-
-fn configure_http1(builder: &mut auto::Http1Builder<'_, StreamExecutor>, settings: &ListenerSettings) {
-    // The request-head deadline is the connection's own (see `activity`): hyper's would start
-    // as soon as a keep-alive connection goes idle.
-    builder.timer(TokioTimer::new()).header_read_timeout(None).max_buf_size(buffer_size(settings)).keep_alive(true);
-}
-
-fn configure_http2(builder: &mut auto::Http2Builder<'_, StreamExecutor>, settings: &ListenerSettings) {
-    builder
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(buffer_size(settings)).unwrap_or(u32::MAX))
-        .max_concurrent_streams(settings.http2_max_concurrent_streams)
-        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL));
 }
