@@ -2,7 +2,8 @@
 //! fails (the pending connection stays queued), and the listener retries every 50 ms: one
 //! warning per failure was 20 lines a second. Here the first failure of a burst is logged at
 //! once, later ones are counted and summed up in one line per interval, and the burst's end
-//! (the next accepted connection) says how many were left unsaid. Every failure is still
+//! (the next accepted connection) says how many were left unsaid. Each failure is still a
+//! debug line. Every failure is still
 //! counted in `tollgate_connection_errors_total{kind="accept"}`.
 
 use std::time::Duration;
@@ -28,7 +29,10 @@ impl AcceptFailures {
     /// else counts it.
     pub(super) fn failed(&mut self, listener: &str, error: &std::io::Error, now: Instant) {
         match self.logged_at {
-            Some(at) if now.duration_since(at) < SUMMARY_INTERVAL => self.unsaid += 1,
+            Some(at) if now.duration_since(at) < SUMMARY_INTERVAL => {
+                self.unsaid += 1;
+                tracing::debug!(listener, %error, "accept failed again");
+            }
             Some(_) => {
                 let more = std::mem::take(&mut self.unsaid) + 1;
                 tracing::warn!(listener, %error, failures = more, "accept still failing");
