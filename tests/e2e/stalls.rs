@@ -50,6 +50,13 @@ fn h2_get(path: &str) -> http::Request<()> {
     http::Request::get(format!("https://localhost{path}")).body(()).unwrap()
 }
 
+/// A gateway whose connections only the idle timeout (300 ms) can close: the header
+/// timeout is a minute.
+async fn idle_gateway(up: &Upstream) -> tollgate_tests::GatewayProcess {
+    let idle_only = "idle_timeout_ms = 300\nheader_read_timeout_ms = 60000";
+    gateway().api_file("a.yaml", &big_api(up)).listener(idle_only).start().await
+}
+
 fn big_api(up: &Upstream) -> String {
     api("big", "/big", &[up.url()], &["GET /x"], "")
 }
@@ -128,11 +135,7 @@ async fn an_upstream_pausing_mid_body_longer_than_timeout_ms_is_cut_off_and_coun
 #[tokio::test]
 async fn an_idle_http1_connection_is_closed_but_not_while_a_request_is_in_flight() {
     let up = Upstream::start("up").await;
-    let gw = gateway()
-        .api_file("a.yaml", &big_api(&up))
-        .listener("idle_timeout_ms = 300\nheader_read_timeout_ms = 60000")
-        .start()
-        .await;
+    let gw = idle_gateway(&up).await;
     let mut tcp = TcpStream::connect(gw.http.unwrap()).await.unwrap();
     // The upstream answers after longer than the idle timeout.
     tcp.write_all(b"GET /big/1.0.0/x?delay_ms=1000 HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
@@ -179,11 +182,7 @@ async fn http2_announces_100_concurrent_streams_by_default() {
 #[tokio::test]
 async fn an_idle_prior_knowledge_http2_connection_is_closed_after_the_idle_timeout() {
     let up = Upstream::start("up").await;
-    let gw = gateway()
-        .api_file("a.yaml", &big_api(&up))
-        .listener("idle_timeout_ms = 300\nheader_read_timeout_ms = 60000")
-        .start()
-        .await;
+    let gw = idle_gateway(&up).await;
     let tcp = TcpStream::connect(gw.http.unwrap()).await.unwrap();
     let (send, conn) = h2::client::handshake(tcp).await.unwrap();
     let ended = tokio::time::timeout(GUARD, conn).await;

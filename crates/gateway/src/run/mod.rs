@@ -79,7 +79,7 @@ fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// The parts of a running gateway.
-pub(crate) struct Parts {
+struct Parts {
     registry: Registry,
     store: Arc<SnapshotStore>,
     status: StatusCell,
