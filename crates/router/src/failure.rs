@@ -133,6 +133,9 @@ fn upstream_answer(error: &ProxyError) -> Answer {
         ProxyError::Timeout => {
             Answer::new(StatusCode::GATEWAY_TIMEOUT, "102504", "Gateway timeout", "The upstream did not answer in time")
         }
+        ProxyError::ClientBody => {
+            Answer::new(StatusCode::BAD_REQUEST, "400", "Bad request", "The request body is malformed")
+        }
         ProxyError::Connect | ProxyError::Reset => Answer::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "102503",

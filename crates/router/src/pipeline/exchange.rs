@@ -140,7 +140,8 @@ impl Exchange {
         self.upstream_duration = Some(took);
         match error {
             None => metrics.upstream_duration(self.api.as_deref(), took.as_secs_f64()),
-            Some(error) => metrics.upstream_error(self.api.as_deref(), error.kind()),
+            Some(error) if error.is_upstream_fault() => metrics.upstream_error(self.api.as_deref(), error.kind()),
+            Some(_) => {}
         }
     }
 

@@ -7,7 +7,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::client::legacy;
 use tokio::sync::oneshot;
 
-use super::body::{AttemptBody, RequestBody, UpstreamBody};
+use super::body::{AttemptBody, ClientBodyError, RequestBody, UpstreamBody};
 use super::error::{Cause, ProxyError};
 use super::forward::{Asserted, cancel_upgrade, is_websocket_upgrade};
 use super::lean::{LeanError, LeanRequest, OriginForm};
@@ -186,6 +186,7 @@ impl<'e> Exchange<'e> {
         match sent {
             Ok(response) => self.answered(response),
             Err(error) if error.is_connect() => self.refused(error, returned),
+            Err(error) if error.is_client_body() => Outcome::Failed(ProxyError::ClientBody, Cause::new(error)),
             Err(error) if self.retries_left > 0 => Outcome::Retry(Cause::new(error)),
             Err(error) => Outcome::Failed(ProxyError::Reset, Cause::new(error)),
         }
@@ -244,6 +245,19 @@ impl SendError {
             SendError::General(error) => error.is_connect(),
             SendError::Lean(error) => error.is_connect(),
         }
+    }
+
+    /// The client's request body failed, not the upstream: a [`ClientBodyError`] is somewhere
+    /// in the source chain (hyper wraps a body's error as the cause of its own).
+    fn is_client_body(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = cause {
+            if error.is::<ClientBodyError>() {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
     }
 }
 

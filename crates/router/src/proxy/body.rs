@@ -21,6 +21,12 @@ pub enum RequestBody {
     Incoming(Incoming),
 }
 
+/// The client's request body broke off or was malformed (a bad chunk, a short body): the
+/// client's fault, told apart from upstream failures by this type in the error's source chain.
+#[derive(Debug, thiserror::Error)]
+#[error("the client's request body: {0}")]
+pub struct ClientBodyError(#[source] hyper::Error);
+
 /// What one attempt sends. A body handed over with [`AttemptBody::once`] comes back through
 /// its receiver when the attempt drops it before reading a frame: a connect failure then
 /// passes the untouched body on to the next target.
@@ -54,12 +60,12 @@ impl From<Incoming> for RequestBody {
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = ClientBodyError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         match self.get_mut() {
             RequestBody::Empty => Poll::Ready(None),
-            RequestBody::Incoming(body) => Pin::new(body).poll_frame(cx),
+            RequestBody::Incoming(body) => Pin::new(body).poll_frame(cx).map_err(ClientBodyError),
         }
     }
 
@@ -94,9 +100,9 @@ impl AttemptBody {
 
 impl Body for AttemptBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = ClientBodyError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         let this = self.get_mut();
         this.reclaim = None;
         Pin::new(&mut this.body).poll_frame(cx)

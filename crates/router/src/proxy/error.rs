@@ -16,6 +16,10 @@ pub enum ProxyError {
     /// 503 `102503`.
     #[error("the upstream exchange failed after connecting")]
     Reset,
+    /// The client's request body was malformed or broke off while it was being sent: 400
+    /// `400`. The client's fault, not counted as an upstream error.
+    #[error("the client's request body was malformed")]
+    ClientBody,
 }
 
 /// The underlying error of a failed attempt, for logs: it displays its whole source chain.
@@ -25,13 +29,19 @@ pub(super) struct Cause(Box<dyn Error + Send + Sync>);
 // === impl ProxyError ===
 
 impl ProxyError {
-    /// The metric label of this error: `connect`, `timeout` or `reset`.
+    /// The metric label of this error: `connect`, `timeout`, `reset` or `client_body`.
     pub fn kind(&self) -> &'static str {
         match self {
             ProxyError::Connect => "connect",
             ProxyError::Timeout => "timeout",
             ProxyError::Reset => "reset",
+            ProxyError::ClientBody => "client_body",
         }
+    }
+
+    /// Whether the upstream is to blame (the client's malformed body is not).
+    pub fn is_upstream_fault(&self) -> bool {
+        !matches!(self, ProxyError::ClientBody)
     }
 }
 
