@@ -155,3 +155,46 @@ async fn a_tls_connection_without_alpn_h2_does_not_serve_http2() {
     });
     assert!(counted.await, "both connections counted as protocol errors");
 }
+
+#[tokio::test]
+async fn more_header_fields_than_the_limit_are_431_with_the_json_body() {
+    let up = Upstream::start("up").await;
+    let pets = api("pets", "/petstore", &[up.url()], &["GET /pets"], "");
+    let gw = gateway().api_file("a.yaml", &pets).start().await;
+    let limited = gateway().api_file("a.yaml", &pets).listener("max_header_count = 20").start().await;
+    let with_fields = |client: &tollgate_tests::Client, fields: usize| {
+        let mut request = client.request("GET", "/petstore/1.0.0/pets");
+        for i in 0..fields {
+            request = request.header(format!("x-field-{i}"), "1");
+        }
+        request.body(empty()).unwrap()
+    };
+    for client in [gw.client(), gw.client().http2()] {
+        for fields in [101, 400, 1000] {
+            let reply = client.send(with_fields(&client, fields)).await.unwrap();
+            assert_eq!((reply.status.as_u16(), reply.code()), (431, "431".into()), "{fields} fields");
+        }
+        assert_eq!(client.send(with_fields(&client, 90)).await.unwrap().status, 200);
+    }
+    for client in [limited.client(), limited.client().http2()] {
+        let reply = client.send(with_fields(&client, 25)).await.unwrap();
+        assert_eq!((reply.status.as_u16(), reply.code()), (431, "431".into()));
+        assert_eq!(client.send(with_fields(&client, 10)).await.unwrap().status, 200);
+    }
+    assert_eq!(up.requests(), 4);
+}
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_400_and_not_counted_as_an_upstream_error() {
+    let up = Upstream::start("up").await;
+    let gw = gateway().api_file("a.yaml", &api("pets", "/petstore", &[up.url()], &["POST /pets"], "")).start().await;
+    let head = "POST /petstore/1.0.0/pets HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for bad_body in ["5\r\nhello\r\nzz\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "3\nabc\r\n0\r\n\r\n"] {
+        let answer = answer_to(&gw, &format!("{head}{bad_body}")).await.to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 400") && answer.contains("\"code\":\"400\""), "{bad_body:?}: {answer}");
+        assert!(answer.contains("connection: close"), "{answer}");
+    }
+    let upstream_errors = gw.metric_sum("tollgate_upstream_errors_total", &[("api", "pets")]).await;
+    assert_eq!(upstream_errors, 0.0, "a client's broken body is not the upstream's fault");
+    assert!(answer_to(&gw, &format!("{head}5\r\nhello\r\n0\r\n\r\n")).await.starts_with("HTTP/1.1 200"));
+}

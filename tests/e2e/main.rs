@@ -12,6 +12,7 @@ mod control_plane;
 mod files;
 mod forwarding;
 mod framing;
+mod keep_alive;
 mod lifecycle;
 mod operations;
 mod rate_limits;

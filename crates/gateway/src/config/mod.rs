@@ -70,6 +70,7 @@ pub struct ListenerConfig {
     pub send_timeout_ms: u64,
     /// Total request header size above which the answer is 431.
     pub max_header_bytes: usize,
+    pub max_header_count: usize,
     pub http2_max_concurrent_streams: u32,
 }
 
@@ -187,6 +188,7 @@ impl Default for ListenerConfig {
             idle_timeout_ms: 15_000,
             send_timeout_ms: 30_000,
             max_header_bytes: 64 * 1024,
+            max_header_count: 100,
             http2_max_concurrent_streams: 100,
         }
     }

@@ -64,6 +64,7 @@ pub(super) const SETTINGS: &[Setting] = &[
     setting("listener.idle_timeout_ms", TIMEOUT_MS),
     setting("listener.send_timeout_ms", TIMEOUT_MS),
     setting("listener.max_header_bytes", whole(1024, 1024 * 1024)),
+    setting("listener.max_header_count", whole(1, 1000)),
     setting("listener.http2_max_concurrent_streams", whole(1, 10_000)),
     setting("tls.cert", Kind::Text),
     setting("tls.key", Kind::Text),

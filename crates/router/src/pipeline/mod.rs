@@ -4,6 +4,7 @@
 mod cors;
 mod exchange;
 mod request;
+mod unread;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,12 +25,15 @@ use crate::{AccessLog, Snapshot, SnapshotStore};
 pub use exchange::Connection;
 use exchange::Exchange;
 pub use request::IDENTITY_HEADERS;
+use unread::PendingBody;
 
 /// Settings of the request path.
 #[derive(Debug, Clone)]
 pub struct PipelineSettings {
     /// Total size of the request headers above which the answer is 431 (default 64 KiB).
     pub max_header_bytes: usize,
+    /// Request header fields above which the answer is 431 (default 100).
+    pub max_header_count: usize,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -63,23 +67,30 @@ impl Pipeline {
 
     /// Answers one request. Never fails: every problem becomes the contract's error response.
     pub async fn handle(&self, request: Request<Incoming>, connection: Connection) -> Response<ResponseBody> {
+        let (parts, body) = request.into_parts();
+        let request = Request::from_parts(parts, ());
+        let mut body = PendingBody::new(&request, body);
         let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some());
-        let response = match self.serve(request, &mut exchange).await {
-            Ok(response) => response,
+        let (response, answered_itself) = match self.serve(request, &mut body, &mut exchange).await {
+            Ok(Served::Upstream(response)) => (response, false),
+            Ok(Served::Gateway(response)) => (response, true),
             Err(failure) => {
                 exchange.note_failure(&failure, &self.metrics);
-                failure.into_response()
+                (failure.into_response(), true)
             }
         };
+        let response = body.settle(response, answered_itself).await;
         exchange.finish(response, &self.metrics, self.access_log.as_ref())
     }
 
+    /// The request's head; its body waits in `body` until it is forwarded.
     async fn serve(
         &self,
-        request: Request<Incoming>,
+        request: Request<()>,
+        body: &mut PendingBody,
         exchange: &mut Exchange,
-    ) -> Result<Response<ResponseBody>, Failure> {
-        request::check_framing(&request, exchange.connection(), self.settings.max_header_bytes)?;
+    ) -> Result<Served, Failure> {
+        request::check_framing(&request, exchange.connection(), &self.settings)?;
         let snapshot = self.store.load().ok_or(Failure::NotReady)?;
         // A cheap clone (shared bytes) so the normalised path may borrow it while the request moves on.
         let uri = request.uri().clone();
@@ -88,32 +99,34 @@ impl Pipeline {
             RouteMatch::Found(route) => route,
             RouteMatch::MethodNotAllowed { api, allow } => {
                 exchange.matched(api);
-                return cors::preflight(api, &request).ok_or(Failure::MethodNotAllowed { allow: allow.header_value() });
+                let preflight = cors::preflight(api, &request).map(Served::Gateway);
+                return preflight.ok_or(Failure::MethodNotAllowed { allow: allow.header_value() });
             }
             RouteMatch::NotFound => return Err(Failure::NoRoute),
         };
         exchange.matched(route.api);
         if let Some(preflight) = cors::preflight(route.api, &request) {
-            return Ok(preflight);
+            return Ok(Served::Gateway(preflight));
         }
         let admission = self.admit(&snapshot, &route, &request, exchange).await?;
         let endpoint = select_endpoint(route.api, &admission)?;
         let rest = &path[route.base_path.len()..];
         let origin = request.headers().get(http::header::ORIGIN).cloned();
         let target_path = UpstreamPath { rest, query: uri.query() };
-        let mut response = self.forward(request, &route, endpoint, &target_path, &admission, exchange).await?;
+        let upstream_request = request.map(|()| body.forward());
+        let mut response = self.forward(upstream_request, &route, endpoint, &target_path, &admission, exchange).await?;
         cors::decorate(route.api, origin.as_ref(), response.headers_mut());
         if let Some(quota) = &admission.quota {
             response.headers_mut().extend(quota.headers());
         }
-        Ok(response)
+        Ok(Served::Upstream(response))
     }
 
     async fn admit(
         &self,
         snapshot: &Snapshot,
         route: &Route<'_>,
-        request: &Request<Incoming>,
+        request: &Request<()>,
         exchange: &mut Exchange,
     ) -> Result<Admission, Failure> {
         let access = Access {
@@ -130,7 +143,7 @@ impl Pipeline {
 
     async fn forward(
         &self,
-        request: Request<Incoming>,
+        request: Request<RequestBody>,
         route: &Route<'_>,
         endpoint: &Endpoint,
         target_path: &UpstreamPath<'_>,
@@ -149,7 +162,7 @@ impl Pipeline {
             identity: &identity,
         };
         let asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
-        let upstream_request = Request::from_parts(parts, RequestBody::from(body));
+        let upstream_request = Request::from_parts(parts, body);
         let sent = Instant::now();
         let result = self.upstreams.forward(endpoint, upstream_request, target_path, asserted).await;
         exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
@@ -160,6 +173,14 @@ impl Pipeline {
         proxy::prepare_response_headers(&mut parts.headers);
         Ok(Response::from_parts(parts, ResponseBody::upstream(body)))
     }
+}
+
+/// A response and who made it.
+enum Served {
+    /// The upstream's answer.
+    Upstream(Response<ResponseBody>),
+    /// The gateway answered itself without forwarding (a CORS preflight).
+    Gateway(Response<ResponseBody>),
 }
 
 /// Production or sandbox by the credential's key type; an unauthenticated request uses

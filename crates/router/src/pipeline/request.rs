@@ -3,7 +3,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 use tollgate_enforcer::Principal;
 use tollgate_enforcer::model::KeyType;
 
-use super::Connection;
+use super::{Connection, PipelineSettings};
 use crate::failure::Failure;
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -19,12 +19,12 @@ pub const IDENTITY_HEADERS: [HeaderName; 3] = [APPLICATION_ID, APPLICATION_NAME,
 const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Rejects what must never reach routing: ambiguous framing, more than one `Host` or none on
-/// HTTP/1.1 (RFC 9112 §3.2), oversized headers, and a transfer coding other than `chunked`
+/// HTTP/1.1 (RFC 9112 §3.2), oversized headers or too many fields, and a transfer coding other than `chunked`
 /// (RFC 9112 §6.1: 501; forwarding it as plain chunked would silently drop the coding).
 pub(super) fn check_framing<B>(
     request: &Request<B>,
     connection: &Connection,
-    max_header_bytes: usize,
+    limits: &PipelineSettings,
 ) -> Result<(), Failure> {
     let headers = request.headers();
     let both = headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING);
@@ -36,7 +36,7 @@ pub(super) fn check_framing<B>(
     }
     // Counted as on the wire: "name: value\r\n".
     let total: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
-    if total > max_header_bytes {
+    if total > limits.max_header_bytes || headers.len() > limits.max_header_count {
         return Err(Failure::HeadersTooLarge);
     }
     if request.version() == Version::HTTP_11 && !headers.contains_key(HOST) {
@@ -94,6 +94,8 @@ mod tests {
         Connection::new(std::net::SocketAddr::from(([127, 0, 0, 1], 1)), true)
     }
 
+    const LIMITS: PipelineSettings = PipelineSettings { max_header_bytes: 65_536, max_header_count: 100 };
+
     fn request(headers: &[(&'static str, &'static str)]) -> Request<()> {
         let mut request = Request::new(());
         for (name, value) in headers {
@@ -105,28 +107,28 @@ mod tests {
     #[test]
     fn ambiguous_framing_and_duplicate_hosts_are_malformed() {
         let both = request(&[("content-length", "5"), ("transfer-encoding", "chunked")]);
-        assert!(matches!(check_framing(&both, &connection(), 65_536), Err(Failure::Malformed(_))));
+        assert!(matches!(check_framing(&both, &connection(), &LIMITS), Err(Failure::Malformed(_))));
         let seen_on_the_wire = Connection { ambiguous_framing: true, ..connection() };
-        assert!(matches!(check_framing(&request(&[]), &seen_on_the_wire, 65_536), Err(Failure::Malformed(_))));
+        assert!(matches!(check_framing(&request(&[]), &seen_on_the_wire, &LIMITS), Err(Failure::Malformed(_))));
         let hosts = request(&[("host", "a"), ("host", "b")]);
-        assert!(matches!(check_framing(&hosts, &connection(), 65_536), Err(Failure::Malformed(_))));
-        assert!(check_framing(&request(&[("host", "a")]), &connection(), 65_536).is_ok());
+        assert!(matches!(check_framing(&hosts, &connection(), &LIMITS), Err(Failure::Malformed(_))));
+        assert!(check_framing(&request(&[("host", "a")]), &connection(), &LIMITS).is_ok());
     }
 
     #[test]
     fn http11_needs_a_host_and_only_chunked_is_a_transfer_coding() {
         let no_host = request(&[]);
-        assert!(matches!(check_framing(&no_host, &connection(), 65_536), Err(Failure::Malformed(_))));
+        assert!(matches!(check_framing(&no_host, &connection(), &LIMITS), Err(Failure::Malformed(_))));
         let mut http10 = request(&[]);
         *http10.version_mut() = Version::HTTP_10;
-        assert!(check_framing(&http10, &connection(), 65_536).is_ok(), "HTTP/1.0 may omit Host");
+        assert!(check_framing(&http10, &connection(), &LIMITS).is_ok(), "HTTP/1.0 may omit Host");
         for coding in ["gzip, chunked", "chunked, chunked", "gzip"] {
             let coded = request(&[("host", "a"), ("transfer-encoding", coding)]);
-            let refused = check_framing(&coded, &connection(), 65_536);
+            let refused = check_framing(&coded, &connection(), &LIMITS);
             assert!(matches!(refused, Err(Failure::UnsupportedTransferCoding)), "{coding}");
         }
         let chunked = request(&[("host", "a"), ("transfer-encoding", " Chunked ")]);
-        assert!(check_framing(&chunked, &connection(), 65_536).is_ok());
+        assert!(check_framing(&chunked, &connection(), &LIMITS).is_ok());
     }
 
     #[test]
@@ -135,8 +137,18 @@ mod tests {
         big.headers_mut().insert(HOST, HeaderValue::from_static("a"));
         big.headers_mut()
             .insert("x-big", HeaderValue::from_bytes(&[b'a'; 100]).unwrap_or(HeaderValue::from_static("")));
-        assert!(check_framing(&big, &connection(), 300).is_ok());
-        assert!(matches!(check_framing(&big, &connection(), 100), Err(Failure::HeadersTooLarge)));
+        let limits = |max_header_bytes| PipelineSettings { max_header_bytes, ..LIMITS };
+        assert!(check_framing(&big, &connection(), &limits(300)).is_ok());
+        assert!(matches!(check_framing(&big, &connection(), &limits(100)), Err(Failure::HeadersTooLarge)));
+    }
+
+    #[test]
+    fn more_fields_than_the_limit_is_431() {
+        let mut many = request(&[("host", "a"), ("x-a", "1"), ("x-a", "2")]);
+        let limits = PipelineSettings { max_header_count: 3, ..LIMITS };
+        assert!(check_framing(&many, &connection(), &limits).is_ok());
+        many.headers_mut().append("x-b", HeaderValue::from_static("3"));
+        assert!(matches!(check_framing(&many, &connection(), &limits), Err(Failure::HeadersTooLarge)));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub(super) struct Activity {
     http2: AtomicBool,
     /// Wakes the connection's deadline when it goes idle or a head starts.
     changed: Notify,
+    /// An answer said `Connection: close` while the client may still be sending its body:
+    /// the close lingers (see `client_io`).
+    unread_input: AtomicBool,
 }
 
 /// Counts one request as in flight until dropped (with its response body).
@@ -72,7 +75,17 @@ impl Activity {
             head_since: AtomicU64::new(0),
             http2: AtomicBool::new(http2),
             changed: Notify::new(),
+            unread_input: AtomicBool::new(false),
         })
+    }
+
+    /// The client may still be sending when the connection closes.
+    pub(super) fn input_left_unread(&self) {
+        self.unread_input.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn has_unread_input(&self) -> bool {
+        self.unread_input.load(Ordering::Relaxed)
     }
 
     /// A request reached the service; `http2` tells a plain connection's protocol.

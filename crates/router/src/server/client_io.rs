@@ -6,6 +6,13 @@
 //! write ends the connection: HTTP/1.1 closes, HTTP/2 drops every stream, and their response
 //! bodies — with their upstream connections — are dropped. (A single HTTP/2 stream with a
 //! zero flow-control window never gets that far: see [`super::streams`].)
+//!
+//! When hyper closes an HTTP/1.1 connection while the client may still be sending (a body the
+//! gateway did not read, after an answer that says `Connection: close`), closing at once would
+//! make the kernel reset the connection, and a reset can discard the answer before the client
+//! reads it. So such a close lingers, as nginx's `lingering_close` does: the write side is shut
+//! down, then what the client still sends is read and dropped until it closes too, for at most
+//! [`LINGER`].
 
 use std::future::Future;
 use std::io;
@@ -33,13 +40,39 @@ pub(super) struct ClientIo<IO> {
     waiting: bool,
     /// The send timeout passed: every later write fails too.
     timed_out: bool,
+    /// Linger on close (HTTP/1.1); see the module docs.
+    linger: bool,
+    /// Set once the write side is shut down and the close lingers, until this deadline.
+    lingering: Option<Pin<Box<Sleep>>>,
 }
+
+/// The longest a close lingers for a client that keeps sending.
+pub(super) const LINGER: Duration = Duration::from_secs(2);
+
+/// Reads of discarded bytes per poll while lingering, so a fast sender cannot hold the task.
+const LINGER_READS_PER_POLL: usize = 16;
 
 // === impl ClientIo ===
 
 impl<IO> ClientIo<IO> {
     pub(super) fn new(inner: IO, activity: Arc<Activity>, send_timeout: Duration, send_timeouts: IntCounter) -> Self {
-        ClientIo { inner, activity, send_timeout, send_timeouts, stalled: None, waiting: false, timed_out: false }
+        ClientIo {
+            inner,
+            activity,
+            send_timeout,
+            send_timeouts,
+            stalled: None,
+            waiting: false,
+            timed_out: false,
+            linger: false,
+            lingering: None,
+        }
+    }
+
+    /// Lingers on close (for HTTP/1.1 connections).
+    pub(super) fn lingering_on_close(mut self) -> Self {
+        self.linger = true;
+        self
     }
 }
 
@@ -55,7 +88,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for ClientIo<IO> {
     }
 }
 
-impl<IO: AsyncWrite + Unpin> AsyncWrite for ClientIo<IO> {
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<IO> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write(cx, data);
@@ -84,8 +117,40 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for ClientIo<IO> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
-        this.progress(polled, cx)
+        if this.lingering.is_none() {
+            let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
+            ready!(this.progress(polled, cx))?;
+            if !this.linger || !this.activity.has_unread_input() {
+                return Poll::Ready(Ok(()));
+            }
+            this.lingering = Some(Box::pin(tokio::time::sleep(LINGER)));
+        }
+        this.poll_linger(cx)
+    }
+}
+
+impl<IO: AsyncRead + Unpin> ClientIo<IO> {
+    /// Drops what the client still sends until it closes, or until [`LINGER`] has passed.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut scratch = [0u8; 2048];
+        for _ in 0..LINGER_READS_PER_POLL {
+            let mut discarded = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut discarded) {
+                Poll::Ready(Ok(())) if discarded.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Pending => return self.poll_linger_deadline(cx),
+            }
+        }
+        cx.waker().wake_by_ref();
+        self.poll_linger_deadline(cx)
+    }
+
+    fn poll_linger_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.lingering.as_mut().map(|deadline| deadline.as_mut().poll(cx)) {
+            Some(Poll::Pending) => Poll::Pending,
+            _ => Poll::Ready(Ok(())),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::CONNECTION;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -83,7 +84,10 @@ impl Served {
     {
         let activity = Activity::new(wire == Wire::Http2);
         let send_timeouts = self.errors.send_timeout.clone();
-        let io = ClientIo::new(io, activity.clone(), self.protocols.send_timeout, send_timeouts);
+        let mut io = ClientIo::new(io, activity.clone(), self.protocols.send_timeout, send_timeouts);
+        if wire != Wire::Http2 {
+            io = io.lingering_on_close();
+        }
         let peer = connection.peer;
         let result = match wire {
             Wire::Http2 => {
@@ -177,6 +181,9 @@ fn service(
             let in_flight = activity.request_started(http2);
             let progress = SendProgress::current();
             let response = pipeline.handle(request, connection).await;
+            if !http2 && response.headers().get(CONNECTION).is_some_and(|value| value == "close") {
+                activity.input_left_unread();
+            }
             Ok::<_, Infallible>(response.map(|body| ServedBody::new(body, in_flight, progress)))
         }
     })

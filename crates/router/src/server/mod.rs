@@ -43,6 +43,9 @@ pub struct ListenerSettings {
     /// The contract's header limit; hyper's buffers are sized a little above it so the
     /// pipeline can answer 431 with the contract's body.
     pub max_header_bytes: usize,
+    /// The contract's header field limit; the HTTP/1.1 parser takes up to
+    /// more (1024) so the pipeline can answer 431 with the contract's body.
+    pub max_header_count: usize,
     pub http2_max_concurrent_streams: u32,
 }
 
@@ -63,6 +66,7 @@ impl Default for ListenerSettings {
             idle_timeout: Duration::from_secs(15),
             send_timeout: Duration::from_secs(30),
             max_header_bytes: 64 * 1024,
+            max_header_count: 100,
             http2_max_concurrent_streams: 100,
         }
     }
