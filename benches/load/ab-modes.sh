@@ -4,7 +4,9 @@
 # peers.sh cannot help: it runs one gateway configuration per run, and runs drift apart.
 #
 #   BENCH_OUT=/tmp/tollgate-bench benches/load/ab-modes.sh tiers auth [pairs=5] [seconds=10]
+#   BENCH_OUT=/tmp/tollgate-bench benches/load/ab-modes.sh full@/tmp/tollgate-before full@/tmp/tollgate-after
 #
+# A mode may name the binary to run after `@` (before/after comparisons of one mode).
 # Needs the material and a run directory of peers.sh in BENCH_OUT (run peers.sh once).
 # Prints per round: mode, req/s, and the gateway's CPU µs per request (user + system, from
 # /proc), then the median of each mode.
@@ -24,11 +26,13 @@ sleep 0.5
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-round() { # mode -> "mode req/s µs/req"
-  env GATEWAY_PORT=18447 BENCH_DIR="$out" BENCH_UPSTREAM=127.0.0.1:18080 BENCH_ROUTE_PREFIX=/api/ \
+round() { # mode[@binary] -> "mode[@binary] req/s µs/req"
+  local mode=${1%%@*} binary=""
+  [ "$mode" != "$1" ] && binary=${1#*@}
+  env ${binary:+BENCH_TOLLGATE_BIN="$binary"} GATEWAY_PORT=18447 BENCH_DIR="$out" BENCH_UPSTREAM=127.0.0.1:18080 BENCH_ROUTE_PREFIX=/api/ \
     BENCH_TLS_CERT="$out/material/server.crt" BENCH_TLS_KEY="$out/material/server.key" \
     BENCH_JWKS="$out/jwks.json" BENCH_JWT_ISS=bench-issuer BENCH_JWT_AUD=bench-api \
-    BENCH_RL_PER_10S=1000000000 TOKIO_WORKER_THREADS=1 BENCH_TOLLGATE_MODE="$1" \
+    BENCH_RL_PER_10S=1000000000 TOKIO_WORKER_THREADS=1 BENCH_TOLLGATE_MODE="$mode" \
     taskset -c 0 "$here/tollgate-bench.sh" > /dev/null 2>&1 < /dev/null &
   local gateway=$!
   sleep 1
