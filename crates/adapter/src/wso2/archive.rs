@@ -209,3 +209,43 @@ pub(crate) fn checked_name(raw: &[u8]) -> Result<String, ArchiveError> {
         None => Ok(name.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(name: &[u8]) -> Option<&'static str> {
+        match checked_name(name) {
+            Err(ArchiveError::UnsafeName { reason, .. }) => Some(reason),
+            Err(_) | Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn plain_relative_names_pass_and_every_escape_is_named() {
+        assert_eq!(
+            checked_name(b"PizzaShackAPI-1.0.0/Definitions/swagger.json").ok().as_deref(),
+            Some("PizzaShackAPI-1.0.0/Definitions/swagger.json")
+        );
+        assert_eq!(checked_name(b"dir/").ok().as_deref(), Some("dir/"));
+        assert_eq!(reason(b"a/../b"), Some("a parent (..) segment"));
+        assert_eq!(reason(b".."), Some("a parent (..) segment"));
+        assert_eq!(reason(b"/abs"), Some("absolute"));
+        assert_eq!(reason(b"a\\b"), Some("a backslash"));
+        assert_eq!(reason(b"c:evil"), Some("a drive or scheme prefix"));
+        assert_eq!(reason(b"a//b"), Some("an empty or . segment"));
+        assert_eq!(reason(b"./a"), Some("an empty or . segment"));
+        assert_eq!(reason(b"a\0b"), Some("a control character"));
+        assert_eq!(reason(b""), Some("empty"));
+        assert!(matches!(checked_name(b"\xff"), Err(ArchiveError::NameNotUtf8 { .. })));
+    }
+
+    #[test]
+    fn a_dense_entry_is_refused_only_past_the_floor() {
+        let limits = ArchiveLimits::default();
+        assert!(check_ratio("small", 1, RATIO_FLOOR_BYTES, &limits).is_ok());
+        assert!(check_ratio("text", 10_000, 100_000, &limits).is_ok());
+        assert!(check_ratio("bomb", 100, 1_000_000, &limits).is_err());
+        assert!(check_ratio("stored-as-zero", 0, 1_000_000, &limits).is_err());
+    }
+}

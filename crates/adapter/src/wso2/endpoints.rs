@@ -175,3 +175,68 @@ fn number(value: &Value) -> Option<u64> {
         Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(value: &Value) -> Result<EndpointsDto<'static>, Refusal> {
+        from_endpoint_config(value, &EndpointOverrides::default())
+    }
+
+    #[test]
+    fn the_first_endpoints_config_gives_timeout_and_retry_count_and_a_url_gets_a_scheme() {
+        // The shape of publisher-payloads/cc-it-RetryAPI.json.
+        let endpoints = config(&json!({"endpoint_type": "http", "production_endpoints": {"url": "mockBackend:2383/v2",
+            "config": {"retryTimeOut": "2", "actionDuration": "4000", "retryDelay": "0", "factor": "1.0"}}}));
+        let production = endpoints.ok().and_then(|e| e.production).unwrap_or_default();
+        assert_eq!(production.urls, Some(vec![Text::Borrowed("http://mockBackend:2383/v2")]));
+        assert_eq!((production.timeout_ms, production.retries.and_then(|r| r.count)), (Some(4000), Some(2)));
+        assert_eq!(production.kind, None);
+    }
+
+    #[test]
+    fn enabled_endpoint_security_and_endpoint_types_without_equivalent_are_refused() {
+        let basic = json!({"endpoint_type": "http", "production_endpoints": {"url": "http://a"},
+            "endpoint_security": {"production": {"enabled": false}, "sandbox": {"enabled": true, "type": "BASIC"}}});
+        assert_eq!(config(&basic).err(), Some(Refusal::BackendCredentials));
+        let lambda = json!({"endpoint_type": "awslambda", "amznRegion": "us-east-1"});
+        assert_eq!(config(&lambda).err(), Some(Refusal::EndpointType("awslambda".into())));
+        let prototype = json!({"endpoint_type": "http", "implementation_status": "prototyped", "production_endpoints": {"url": "http://a"}});
+        assert_eq!(config(&prototype).err(), Some(Refusal::Implementation("prototyped".into())));
+    }
+
+    #[test]
+    fn an_environment_override_replaces_the_urls_and_keeps_no_failover() {
+        let value = json!({"endpoint_type": "failover", "production_endpoints": {"url": "http://primary"},
+            "production_failovers": [{"url": "http://backup"}]});
+        let overrides = EndpointOverrides { production: Some("http://env".into()), sandbox: None };
+        let production = from_endpoint_config(&value, &overrides).ok().and_then(|e| e.production).unwrap_or_default();
+        assert_eq!((production.urls, production.kind), (Some(vec![Text::Borrowed("http://env")]), None));
+    }
+
+    #[test]
+    fn a_cluster_maps_timeout_retries_and_type_and_refuses_credentials_and_circuit_breakers() {
+        let cluster: Cluster = serde_json::from_value(json!({"urls": ["http://a", "http://b"], "type": "failover",
+            "advanceEndpointConfig": {"timeoutInMillis": 7000, "retryConfig": {"count": 2, "statusCodes": [503]}}}))
+        .unwrap_or_default();
+        let endpoint = from_cluster(&cluster).unwrap_or_default();
+        assert_eq!((endpoint.kind.as_deref(), endpoint.timeout_ms), (Some("failover"), Some(7000)));
+        let retries = endpoint.retries.unwrap_or_default();
+        assert_eq!((retries.count, retries.status_codes), (Some(2), Some(vec![503])));
+        let with = |extra: Value| {
+            let mut value = json!({"urls": ["http://a"]});
+            value
+                .as_object_mut()
+                .into_iter()
+                .for_each(|map| map.extend(extra.as_object().cloned().unwrap_or_default()));
+            from_cluster(&serde_json::from_value(value).unwrap_or_default()).err()
+        };
+        assert_eq!(with(json!({"securityConfig": {"type": "basic"}})), Some(Refusal::BackendCredentials));
+        let breakers = json!({"advanceEndpointConfig": {"circuitBreakers": {"maxRequests": 1}}});
+        assert_eq!(with(breakers), Some(Refusal::CircuitBreakers));
+        assert_eq!(with(json!({"type": "default"})), Some(Refusal::EndpointType("default".into())));
+    }
+}

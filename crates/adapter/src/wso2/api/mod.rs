@@ -228,3 +228,6 @@ fn auth_header(swagger: &OpenApi) -> Option<String> {
 fn non_empty(text: Option<&str>) -> Option<Text<'static>> {
     text.filter(|text| !text.is_empty()).map(|text| Text::Owned(text.to_owned()))
 }
+
+#[cfg(test)]
+mod tests;
