@@ -10,14 +10,13 @@ use super::refusal::Refusal;
 use crate::dto::{CorsDto, EndpointsDto, OperationDto, Text};
 
 /// Extensions that change what a client or upstream observes and have no equivalent.
-const UNSUPPORTED_EXTENSIONS: [&str; 7] = [
+const UNSUPPORTED_EXTENSIONS: [&str; 6] = [
     "x-wso2-request-interceptor",
     "x-wso2-response-interceptor",
     "x-mediation-script",
     "x-amzn-resource-name",
     "x-amzn-resource-timeout",
     "x-uri-mapping",
-    "x-wso2-http2-backend-enabled",
 ];
 
 /// `x-wso2-*` extensions that change nothing served (or are read elsewhere).
@@ -36,6 +35,9 @@ pub(crate) fn check_extensions(doc: &OpenApi) -> Result<(), Refusal> {
         }
         if extensions.response_cache.as_ref().and_then(|cache| cache.enabled) == Some(true) {
             return Err(Refusal::ResponseCache);
+        }
+        if extensions.http2_backend_enabled == Some(true) {
+            return Err(Refusal::Extension("x-wso2-http2-backend-enabled".to_owned()));
         }
     }
     Ok(())

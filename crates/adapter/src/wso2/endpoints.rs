@@ -73,7 +73,7 @@ pub(crate) fn from_endpoint_config(
     overrides: &EndpointOverrides,
 ) -> Result<EndpointsDto<'static>, Refusal> {
     let config = EndpointConfig::deserialize(config)
-        .map_err(|_| Refusal::EndpointType("(unreadable endpointConfig)".to_owned()))?;
+        .map_err(|e| Refusal::Unreadable { what: "endpointConfig", reason: e.to_string() })?;
     let kind = config.endpoint_type.as_deref().unwrap_or("http");
     if !HTTP_TYPES.contains(&kind) {
         return Err(Refusal::EndpointType(kind.to_owned()));
@@ -204,6 +204,8 @@ mod tests {
         assert_eq!(config(&basic).err(), Some(Refusal::BackendCredentials));
         let lambda = json!({"endpoint_type": "awslambda", "amznRegion": "us-east-1"});
         assert_eq!(config(&lambda).err(), Some(Refusal::EndpointType("awslambda".into())));
+        let unreadable = config(&json!({"endpoint_type": "http", "production_endpoints": "http://a"}));
+        assert!(matches!(unreadable, Err(Refusal::Unreadable { what: "endpointConfig", .. })), "{unreadable:?}");
         let prototype = json!({"endpoint_type": "http", "implementation_status": "prototyped", "production_endpoints": {"url": "http://a"}});
         assert_eq!(config(&prototype).err(), Some(Refusal::Implementation("prototyped".into())));
     }

@@ -124,6 +124,8 @@ pub(crate) struct Extensions {
     pub(crate) application_security: Option<ApplicationSecurity>,
     #[serde(rename = "x-wso2-response-cache")]
     pub(crate) response_cache: Option<ResponseCache>,
+    #[serde(rename = "x-wso2-http2-backend-enabled")]
+    pub(crate) http2_backend_enabled: Option<bool>,
     #[serde(rename = "x-scopes")]
     pub(crate) scopes: Option<OneOrMany>,
     /// Every other key of this level (schemas, parameters, other extensions).

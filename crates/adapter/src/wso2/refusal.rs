@@ -55,6 +55,8 @@ pub enum Refusal {
     BasePath { base_path: String, version: String },
     #[error("{0} is missing")]
     Missing(&'static str),
+    #[error("{what} is not readable: {reason}")]
+    Unreadable { what: &'static str, reason: String },
     #[error("the document is not an OpenAPI 3 or Swagger 2 document (no top-level openapi or swagger key)")]
     NotOpenApi,
 }

@@ -110,7 +110,10 @@ fn openapi_extensions_that_change_behaviour_refuse_harmless_ones_do_not() {
     assert_eq!(openapi(interceptor).err(), Some(Refusal::Extension("x-wso2-request-interceptor".into())));
     assert_eq!(openapi("x-wso2-something-new: true\n").err(), Some(Refusal::Extension("x-wso2-something-new".into())));
     assert_eq!(openapi("x-wso2-response-cache:\n  enabled: true\n").err(), Some(Refusal::ResponseCache));
-    let harmless = "x-wso2-transports: [https]\nx-wso2-response-cache:\n  enabled: false\nx-vendor-note: hi\n";
+    let http2 = Some(Refusal::Extension("x-wso2-http2-backend-enabled".into()));
+    assert_eq!(openapi("x-wso2-http2-backend-enabled: true\n").err(), http2);
+    let harmless = "x-wso2-transports: [https]\nx-wso2-response-cache:\n  enabled: false\nx-vendor-note: hi\n\
+                    x-wso2-http2-backend-enabled: false\n";
     let dto = openapi(harmless).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((dto.id.as_deref(), dto.context.as_deref()), (Some("Pets:v1"), Some("/pets/{version}")));
 }
