@@ -1,7 +1,7 @@
 //! A WSO2 API → the model's `Api` (INTERFACE.md §6.1, contract/wso2.md), from an API project
 //! (api.yaml/api.json, with its definition) or from an OpenAPI document alone.
 
-use super::api_yaml::{ApiData, CorsConfiguration, DeploymentEnvironmentSpec};
+use super::api_yaml::{ApiData, ApiOperation, CorsConfiguration, DeploymentEnvironmentSpec};
 use super::definition;
 use super::endpoints::{EndpointOverrides, from_endpoint_config};
 use super::openapi::OpenApi;
@@ -9,7 +9,7 @@ use super::operations;
 use super::project::ApiProject;
 use super::refusal::Refusal;
 use super::security::security_schemes;
-use crate::dto::{ApiDto, CorsDto, EndpointsDto, Text};
+use crate::dto::{ApiDto, CorsDto, EndpointsDto, OperationDto, Text};
 
 /// Where and how a deployed API is served, beyond its own files: the vhosts of the
 /// environments it is deployed to, `/apis`' current `isDefaultVersion` (the artifact's goes
@@ -41,6 +41,7 @@ impl Placement {
         }
         let vhosts: Option<Vec<String>> = specs.iter().map(|spec| spec.deployment_vhost.clone()).collect();
         let mut vhosts = vhosts.unwrap_or_default();
+        vhosts.sort();
         vhosts.dedup();
         Some(Placement { vhosts, ..Placement::default() })
     }
@@ -59,26 +60,11 @@ pub fn api_from_project(project: &ApiProject, placement: &Placement) -> Result<A
     if let Some(swagger) = swagger {
         definition::check_extensions(swagger)?;
     }
-    let security = match (&api.security_scheme, swagger) {
-        (Some(schemes), _) => security_schemes(schemes)?,
-        (None, Some(swagger)) => security_schemes(&definition::security_values(swagger)?)?,
-        (None, None) => security_schemes(&[])?,
-    };
+    let security = project_security(api, swagger)?;
     let api_operations = api.operations.as_deref().unwrap_or_default();
     operations::check_policies(api_operations)?;
-    let endpoints = match (&api.endpoint_config, swagger) {
-        (Some(config), _) => from_endpoint_config(config, &placement.endpoints)?,
-        (None, Some(swagger)) => definition::endpoints(swagger)?,
-        (None, None) => EndpointsDto::default(),
-    };
-    if !project.endpoint_certificates.is_empty() {
-        return Err(Refusal::EndpointCertificates);
-    }
-    let operations = match (api_operations.is_empty(), swagger) {
-        (false, _) => operations::from_api_yaml(api_operations)?,
-        (true, Some(swagger)) => definition::operations(swagger)?,
-        (true, None) => return Err(Refusal::Missing("operations (in api.yaml or Definitions/swagger)")),
-    };
+    let endpoints = project_endpoints(project, placement)?;
+    let operations = project_operations(api_operations, swagger)?;
     let id = api.id.clone().unwrap_or_else(|| format!("{}:{}", api.name, api.version));
     let from_definition = |read: fn(&OpenApi) -> Option<String>| swagger.and_then(read).map(Text::Owned);
     Ok(ApiDto {
@@ -131,6 +117,41 @@ pub fn api_from_openapi(doc: &OpenApi) -> Result<ApiDto<'static>, Refusal> {
         operations: Some(operations),
         ..ApiDto::default()
     })
+}
+
+/// api.yaml's `securityScheme`, else what the definition asks for, else OAuth2.
+fn project_security(api: &ApiData, swagger: Option<&OpenApi>) -> Result<Vec<Text<'static>>, Refusal> {
+    match (&api.security_scheme, swagger) {
+        (Some(schemes), _) => security_schemes(schemes),
+        (None, Some(swagger)) => security_schemes(&definition::security_values(swagger)?),
+        (None, None) => security_schemes(&[]),
+    }
+}
+
+/// api.yaml's `endpointConfig` (with the placement's overrides), else the definition's.
+/// Endpoint certificates (per-endpoint TLS trust) refuse the API either way.
+fn project_endpoints(project: &ApiProject, placement: &Placement) -> Result<EndpointsDto<'static>, Refusal> {
+    let endpoints = match (&project.api.endpoint_config, &project.definition) {
+        (Some(config), _) => from_endpoint_config(config, &placement.endpoints)?,
+        (None, Some(swagger)) => definition::endpoints(swagger)?,
+        (None, None) => EndpointsDto::default(),
+    };
+    match project.endpoint_certificates.is_empty() {
+        true => Ok(endpoints),
+        false => Err(Refusal::EndpointCertificates),
+    }
+}
+
+/// api.yaml's operations when it lists any, else the definition's; none at all is refused.
+fn project_operations(
+    api_operations: &[ApiOperation],
+    swagger: Option<&OpenApi>,
+) -> Result<Vec<OperationDto<'static>>, Refusal> {
+    match (api_operations.is_empty(), swagger) {
+        (false, _) => operations::from_api_yaml(api_operations),
+        (true, Some(swagger)) => definition::operations(swagger),
+        (true, None) => Err(Refusal::Missing("operations (in api.yaml or Definitions/swagger)")),
+    }
 }
 
 /// API-level refusals of a project: type, implementation, policies, features without an
