@@ -52,6 +52,9 @@ pub(crate) fn operations(doc: &OpenApi) -> Result<Vec<OperationDto<'static>>, Re
     doc.operations().map(|(path, item, verb, operation)| self::operation(doc, path, item, verb, operation)).collect()
 }
 
+/// One operation: security is off with `x-wso2-disable-security: true` (the nearest of
+/// operation, path and root decides) or `x-auth-type: None`, as in WSO2. An empty
+/// `security: []` does not turn it off (WSO2 does not read it so): it only means no scopes.
 fn operation(
     doc: &OpenApi,
     path: &str,
