@@ -31,6 +31,7 @@ mod rejected;
 pub mod source;
 mod status;
 pub mod validate;
+pub mod wso2;
 
 pub use apply::Applier;
 pub use build::{Built, SnapshotBuilder};
