@@ -1,7 +1,11 @@
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::document::{DecodeError, check_size, decode_json};
+use crate::engine::Action;
+use crate::rejected::EntityKind;
 
 /// One page of the control plane's event stream (`GET /events`).
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +119,48 @@ impl EventKind {
             "KEY_MANAGER_DELETED" => EventKind::KeyManagerDeleted,
             "TOKEN_REVOKED" => EventKind::TokenRevoked,
             _ => EventKind::Unknown(name),
+        }
+    }
+
+    /// The change an event of this type makes: to which kind, and how; `None` for an
+    /// unknown type.
+    pub fn change(&self) -> Option<(EntityKind, Action)> {
+        let (kind, action) = match self {
+            EventKind::ApiDeployed => (EntityKind::Api, Action::Upsert),
+            EventKind::ApiUndeployed => (EntityKind::Api, Action::Delete),
+            EventKind::ApplicationUpserted => (EntityKind::Application, Action::Upsert),
+            EventKind::ApplicationDeleted => (EntityKind::Application, Action::Delete),
+            EventKind::KeyMappingUpserted => (EntityKind::KeyMapping, Action::Upsert),
+            EventKind::KeyMappingDeleted => (EntityKind::KeyMapping, Action::Delete),
+            EventKind::SubscriptionUpserted => (EntityKind::Subscription, Action::Upsert),
+            EventKind::SubscriptionDeleted => (EntityKind::Subscription, Action::Delete),
+            EventKind::PolicyUpserted => (EntityKind::Policy, Action::Upsert),
+            EventKind::PolicyDeleted => (EntityKind::Policy, Action::Delete),
+            EventKind::KeyManagerUpserted => (EntityKind::KeyManager, Action::Upsert),
+            EventKind::KeyManagerDeleted => (EntityKind::KeyManager, Action::Delete),
+            EventKind::TokenRevoked => (EntityKind::RevokedToken, Action::Upsert),
+            EventKind::Unknown(_) => return None,
+        };
+        Some((kind, action))
+    }
+
+    /// The event type that makes `action` on `kind` (the inverse of [`EventKind::change`]);
+    /// `Unknown` for a change no event type makes. Every source's changes are counted under
+    /// these types.
+    pub fn of(kind: EntityKind, action: Action) -> Self {
+        Self::TYPES
+            .into_iter()
+            .find(|known| known.change() == Some((kind, action)))
+            .unwrap_or(EventKind::Unknown(String::new()))
+    }
+
+    /// Logs an event of an unknown type that is skipped, once per type name (`logged`
+    /// holds the names logged so far); other types are not logged.
+    pub fn log_skipped(&self, revision: u64, logged: &mut HashSet<String>) {
+        if let EventKind::Unknown(name) = self
+            && logged.insert(name.clone())
+        {
+            tracing::warn!(event_type = %name, revision, "skipping events of an unknown type");
         }
     }
 
