@@ -184,3 +184,20 @@ impl EventKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_is_one_change_and_back() {
+        for kind in EventKind::TYPES {
+            match kind.change() {
+                Some((entity, action)) => assert_eq!(EventKind::of(entity, action), kind),
+                None => assert_eq!(kind.as_str(), "unknown"),
+            }
+        }
+        let withdrawn = EventKind::of(EntityKind::RevokedToken, Action::Delete);
+        assert_eq!(withdrawn.as_str(), "unknown", "no event type withdraws a revocation");
+    }
+}

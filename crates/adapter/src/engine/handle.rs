@@ -146,3 +146,20 @@ impl Drop for Completion {
 fn outcome_of(result: Result<Outcome, JobFailed>) -> Outcome {
     result.unwrap_or_else(|failed| Outcome::Failed(failed.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notifier_fires_once_even_when_its_update_is_dropped() {
+        let (seen, fired) = mpsc::channel();
+        let notify = |seen: mpsc::Sender<Outcome>| -> Notify { Box::new(move |outcome| drop(seen.send(outcome))) };
+        Completion(Some(notify(seen.clone()))).fire(Outcome::Unchanged { revision: Some(1) });
+        drop(Completion(Some(notify(seen))));
+        let outcomes: Vec<Outcome> = fired.try_iter().collect();
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert_eq!(outcomes[0], Outcome::Unchanged { revision: Some(1) });
+        assert!(matches!(&outcomes[1], Outcome::Failed(error) if error.contains("gone")), "{outcomes:?}");
+    }
+}
