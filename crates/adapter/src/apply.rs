@@ -10,7 +10,7 @@ use tollgate_router::{Snapshot, SnapshotStore};
 use crate::build::Built;
 use crate::dto::EventKind;
 use crate::metrics::{AdapterMetrics, EventResult, SyncFailure};
-use crate::rejected::Rejected;
+use crate::rejected::{EntityKind, Rejected};
 use crate::status::{SourceKind, StatusCell, SyncState, rfc3339};
 
 /// Puts built snapshots into service: stores the snapshot (one atomic swap of routes and
@@ -66,7 +66,12 @@ impl Applier {
             status.rejected.clone_from(&outstanding);
             status.api_files = api_files.clone();
         });
-        tracing::info!(revision, apis = counts.api, rejected = built.rejected.len(), "configuration applied");
+        tracing::info!(
+            revision,
+            apis = counts[EntityKind::Api],
+            rejected = built.rejected.len(),
+            "configuration applied"
+        );
         let older = std::mem::replace(&mut *self.retired.lock().unwrap_or_else(PoisonError::into_inner), replaced);
         drop(older);
     }

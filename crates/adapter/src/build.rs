@@ -6,7 +6,11 @@ use tollgate_enforcer::{Applications, Enforcement, KeyManagers, KeyMappings, Pol
 use tollgate_router::Snapshot;
 use tollgate_router::route::RouteTable;
 
-use crate::catalog::{ApiFiles, Catalog, Changes, EntityCounts};
+use tollgate_enforcer::model::{Application, KeyManager, KeyMapping, Policy, RevokedToken, Subscription};
+use tollgate_router::api::Api;
+
+use crate::catalog::{ApiFiles, Catalog, Changes};
+use crate::kind::EntityCounts;
 use crate::rejected::{EntityKind, Rejected};
 use crate::validate::{EntityError, FieldError, Problem};
 
@@ -51,7 +55,7 @@ impl SnapshotBuilder {
         catalog.prune_revocations(now);
         let changes = catalog.take_changes();
         let previous = self.previous.take();
-        let routes = match previous.as_ref().filter(|_| !changes.apis) {
+        let routes = match previous.as_ref().filter(|_| !changes[EntityKind::Api]) {
             Some(previous) => previous.routes.clone(),
             None => {
                 let table = Arc::new(self.route_table(catalog));
@@ -63,7 +67,8 @@ impl SnapshotBuilder {
         let enforcement = enforcement(catalog, previous.as_ref().map(|s| &s.enforcement), changes, now);
         let snapshot = Arc::new(Snapshot { revision, routes, enforcement });
         self.previous = Some(snapshot.clone());
-        let counts = EntityCounts { api: self.served_apis, ..catalog.counts() };
+        let mut counts = catalog.counts();
+        counts[EntityKind::Api] = self.served_apis;
         let outstanding = catalog.rejections().cloned().collect();
         Built { snapshot, rejected, outstanding, counts, api_files: self.api_files.clone() }
     }
@@ -79,7 +84,7 @@ impl SnapshotBuilder {
     fn route_table(&mut self, catalog: &mut Catalog) -> RouteTable {
         let mut builder = RouteTable::builder();
         self.conflicts.clear();
-        for api in catalog.apis() {
+        for api in catalog.entities::<Api>() {
             if let Err(conflict) = builder.insert(api.clone()) {
                 let error = FieldError::new("context", Problem::Route(conflict.to_string()));
                 self.conflicts.push(EntityError::new(EntityKind::Api, api.id().to_string(), error).into());
@@ -93,22 +98,28 @@ impl SnapshotBuilder {
 }
 
 fn enforcement(catalog: &Catalog, previous: Option<&Enforcement>, changes: Changes, now: u64) -> Enforcement {
-    let reuse = |changed: bool| previous.filter(|_| !changed);
+    let reuse = |kind: EntityKind| previous.filter(|_| !changes[kind]);
     Enforcement {
-        key_managers: reuse(changes.key_managers)
-            .map_or_else(|| Arc::new(KeyManagers::new(catalog.key_managers().cloned())), |p| p.key_managers.clone()),
-        applications: reuse(changes.applications)
-            .map_or_else(|| Arc::new(Applications::new(catalog.applications().cloned())), |p| p.applications.clone()),
-        key_mappings: reuse(changes.key_mappings)
-            .map_or_else(|| Arc::new(KeyMappings::new(catalog.key_mappings().cloned())), |p| p.key_mappings.clone()),
-        subscriptions: reuse(changes.subscriptions).map_or_else(
-            || Arc::new(Subscriptions::new(catalog.subscriptions().cloned())),
+        key_managers: reuse(EntityKind::KeyManager).map_or_else(
+            || Arc::new(KeyManagers::new(catalog.entities::<KeyManager>().cloned())),
+            |p| p.key_managers.clone(),
+        ),
+        applications: reuse(EntityKind::Application).map_or_else(
+            || Arc::new(Applications::new(catalog.entities::<Application>().cloned())),
+            |p| p.applications.clone(),
+        ),
+        key_mappings: reuse(EntityKind::KeyMapping).map_or_else(
+            || Arc::new(KeyMappings::new(catalog.entities::<KeyMapping>().cloned())),
+            |p| p.key_mappings.clone(),
+        ),
+        subscriptions: reuse(EntityKind::Subscription).map_or_else(
+            || Arc::new(Subscriptions::new(catalog.entities::<Subscription>().cloned())),
             |p| p.subscriptions.clone(),
         ),
-        policies: reuse(changes.policies)
-            .map_or_else(|| Arc::new(Policies::new(catalog.policies().cloned())), |p| p.policies.clone()),
-        revocations: reuse(changes.revoked_tokens).map_or_else(
-            || Arc::new(Revocations::new(catalog.revoked_tokens().map(|r| (**r).clone()), now)),
+        policies: reuse(EntityKind::Policy)
+            .map_or_else(|| Arc::new(Policies::new(catalog.entities::<Policy>().cloned())), |p| p.policies.clone()),
+        revocations: reuse(EntityKind::RevokedToken).map_or_else(
+            || Arc::new(Revocations::new(catalog.entities::<RevokedToken>().map(|r| (**r).clone()), now)),
             |p| p.revocations.clone(),
         ),
     }

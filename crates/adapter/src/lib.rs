@@ -1,15 +1,19 @@
 //! The Tollgate adapter: turns configuration (files, or the control plane) into snapshots.
 //!
-//! The path is `dto` (wire types, decoded in two steps so that one broken entity does not
-//! sink a document) → `validate` (`TryFrom` into the router's and enforcer's domain types,
-//! errors naming entity and field) → [`Catalog`] (the desired state; every update reports
-//! what it rejected and keeps the previous version of a rejected entity) →
+//! Sources ([`FileSource`]: a watched directory; [`ControlPlaneSource`]: control-plane.md's
+//! snapshot, long-polled events, status reports and backoff) only fetch and decode: each
+//! hands the [`engine`] changes to entities or a whole new set, through an [`EngineHandle`].
+//! The engine, on one configuration thread, does the rest for every source alike (see
+//! [`engine`] for the interface): `dto` (wire types, decoded in two steps so that one broken
+//! entity does not sink a document) → `validate` (`TryFrom` into the router's and enforcer's
+//! domain types, errors naming entity and field) → [`Catalog`] (the desired state; every
+//! update reports what it rejected and keeps the previous version of a rejected entity) →
 //! [`SnapshotBuilder`] (route table + enforcement indexes, reusing what did not change) →
-//! [`Applier`] (one swap into the `SnapshotStore`, JWKS caches, metrics, [`SyncStatus`]).
+//! [`Applier`] (one swap into the `SnapshotStore`, JWKS caches, metrics, [`SyncStatus`]) →
+//! the last-known-good state in `state_dir`.
 //!
-//! Two sources feed that path: [`FileSource`] (a watched directory) and
-//! [`ControlPlaneSource`] (control-plane.md: snapshot, long-polled events, status reports,
-//! backoff, and the last-known-good state in `state_dir`; see [`source::control_plane`]).
+//! The seven entity kinds are an [`EntityKind`]; values per kind are a [`ByKind`], and code
+//! that needs each kind's type reaches it through one list (`catalog::kinds`).
 //!
 //! Building is incremental where a full build would be paid per event: an event re-validates
 //! one entity, and the builder reuses every index (and the route table) whose entity kind did
@@ -26,6 +30,8 @@ mod apply;
 mod build;
 mod catalog;
 pub mod dto;
+pub mod engine;
+mod kind;
 mod metrics;
 mod rejected;
 pub mod source;
@@ -35,7 +41,9 @@ pub mod wso2;
 
 pub use apply::Applier;
 pub use build::{Built, SnapshotBuilder};
-pub use catalog::{ApiFiles, Catalog, EntityCounts};
+pub use catalog::{ApiFiles, Catalog, Diff};
+pub use engine::{Engine, EngineHandle, EngineSettings};
+pub use kind::{ByKind, EntityCounts};
 pub use metrics::{AdapterMetrics, EventResult, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
 pub use source::{

@@ -2,8 +2,8 @@
 
 use prometheus::{Gauge, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
-use crate::catalog::EntityCounts;
 use crate::dto::EventKind;
+use crate::kind::EntityCounts;
 use crate::rejected::{EntityKind, Rejected};
 
 /// Metrics of the configuration path. Label values are fixed words, never input; every
@@ -106,7 +106,7 @@ impl AdapterMetrics {
     pub(crate) fn record_applied(&self, revision: u64, counts: &EntityCounts, rejected: &[Rejected], now: u64) {
         self.revision.set(i64::try_from(revision).unwrap_or(i64::MAX));
         for kind in EntityKind::ENTITIES {
-            let count = i64::try_from(counts.of(kind)).unwrap_or(i64::MAX);
+            let count = i64::try_from(counts[kind]).unwrap_or(i64::MAX);
             self.entities.with_label_values(&[kind.as_str()]).set(count);
         }
         self.record_rejected(rejected);
@@ -188,24 +188,6 @@ impl SyncFailure {
             SyncFailure::Decode => "decode",
             SyncFailure::Io => "io",
             SyncFailure::Protocol => "protocol",
-        }
-    }
-}
-
-// === impl EntityCounts ===
-
-impl EntityCounts {
-    /// The count of one kind (0 for [`EntityKind::Document`]).
-    pub fn of(&self, kind: EntityKind) -> usize {
-        match kind {
-            EntityKind::Api => self.api,
-            EntityKind::Application => self.application,
-            EntityKind::KeyMapping => self.key_mapping,
-            EntityKind::Subscription => self.subscription,
-            EntityKind::Policy => self.policy,
-            EntityKind::KeyManager => self.key_manager,
-            EntityKind::RevokedToken => self.revoked_token,
-            EntityKind::Document => 0,
         }
     }
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::catalog::{ApiFiles, EntityCounts};
+use crate::catalog::ApiFiles;
+use crate::kind::EntityCounts;
 use crate::rejected::Rejected;
 
 /// The state of configuration sync. Holds no secrets (no tokens, no key material).

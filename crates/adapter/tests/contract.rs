@@ -45,8 +45,8 @@ fn the_contract_snapshot_validates_and_builds() {
     assert_eq!(sub, Some(SubscriptionStatus::ProdOnlyBlocked));
     let gold = enforcement.policies.get(PolicyKind::Subscription, "Gold").and_then(|p| p.burst).map(|b| b.count.get());
     assert_eq!(gold, Some(200), "the snapshot's Gold overrides the built-in");
-    assert_eq!(built.counts.api, 1);
-    assert_eq!(built.counts.application, 2);
+    assert_eq!(built.counts[EntityKind::Api], 1);
+    assert_eq!(built.counts[EntityKind::Application], 2);
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn yaml_documents_decode_like_json_and_bombs_are_refused() {
     let document = Document::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
     let mut catalog = Catalog::new();
     assert!(catalog.replace(&document).is_empty());
-    assert_eq!(catalog.counts().api, 1);
+    assert_eq!(catalog.counts()[EntityKind::Api], 1);
     let unquoted = Document::from_yaml(&yaml.replace("'1.0'", "1.0")).unwrap_or_default();
     let rejected = catalog.replace(&unquoted);
     assert_eq!(rejected.len(), 1);

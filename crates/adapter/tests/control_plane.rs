@@ -15,7 +15,7 @@ use tollgate_adapter::{
 use tollgate_tests::control_plane::ControlPlane;
 use tollgate_tests::eventually;
 
-use common::applier_with;
+use common::{applier_with, engine};
 
 const SOON: Duration = Duration::from_secs(5);
 
@@ -46,7 +46,8 @@ fn start(settings: ControlPlaneSettings) -> (Running, Option<u64>) {
     let registry = Registry::new();
     let metrics = AdapterMetrics::register(&registry).unwrap_or_else(|e| panic!("{e}"));
     let applier = applier_with(SourceKind::ControlPlane, metrics);
-    let mut source = ControlPlaneSource::new(settings, applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let engine = engine(&applier, settings.engine_settings());
+    let mut source = ControlPlaneSource::new(settings, engine).unwrap_or_else(|e| panic!("{e}"));
     let loaded = source.load_state();
     let tasks = source.spawn().unwrap_or_else(|e| panic!("{e}"));
     (Running { applier, registry, _tasks: tasks }, loaded)

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tollgate_adapter::source::check_directory;
-use tollgate_adapter::{EntityKind, FileSource, SourceError, SourceKind};
+use tollgate_adapter::{EngineSettings, EntityKind, FileSource, SourceError, SourceKind};
 
-use common::applier;
+use common::{applier, engine};
 
 fn api_yaml(id: &str, context: &str) -> String {
     format!(
@@ -46,11 +46,12 @@ fn files_merge_in_name_order_and_later_duplicates_are_rejected() {
     write(dir.path(), ".hidden.yaml", "apis: [oops");
     write(dir.path(), "notes.txt", "not configuration");
     let applier = applier(SourceKind::File);
-    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(source.load_once().ok(), Some(Some(1)));
     assert_eq!(served_ids(&source, &applier), ["a", "b"]);
     let status = applier.status().load();
-    assert_eq!(status.entities.subscription, 1);
+    assert_eq!(status.entities[EntityKind::Subscription], 1);
     let errors: Vec<_> = status.rejected.iter().map(|r| r.error.as_str()).collect();
     assert_eq!(errors, ["30-dup.yml: api \"a\": defined more than once in the same update; the later one is rejected"]);
     assert_eq!(source.load_once().ok(), Some(None), "nothing changed: no new revision");
@@ -62,7 +63,8 @@ fn a_broken_file_is_rejected_while_the_others_serve() {
     write(dir.path(), "a.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
     write(dir.path(), "b.yaml", &format!("apis:\n{}", api_yaml("b", "/b")));
     let applier = applier(SourceKind::File);
-    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
     assert!(source.load_once().is_ok());
     write(dir.path(), "b.yaml", "apis: [unclosed");
     write(dir.path(), "c.json", "{\"apis\": [}");
@@ -84,7 +86,8 @@ fn a_key_the_model_does_not_have_rejects_its_file_naming_it_and_the_nearest_know
     write(dir.path(), "a.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
     write(dir.path(), "b.json", r#"{"applications": [{"id": "app"}]}"#);
     let applier = applier(SourceKind::File);
-    let source = FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
     assert!(source.load_once().is_ok());
     let scoped = api_yaml("a", "/a").replace("verb: \"*\"\n", "verb: \"*\"\n      scope: [admin]\n");
     write(dir.path(), "a.yaml", &format!("apis:\n{scoped}  contxt: /a\n"));
@@ -110,11 +113,14 @@ fn a_key_the_model_does_not_have_rejects_its_file_naming_it_and_the_nearest_know
 fn a_missing_directory_is_a_startup_error() {
     let dir = tempdir();
     let missing = dir.path().join("nope");
-    let error = FileSource::new(&missing, applier(SourceKind::File)).err();
+    let error = FileSource::new(&missing, engine(&applier(SourceKind::File), EngineSettings::default())).err();
     assert!(matches!(error, Some(SourceError::Directory { .. })), "{error:?}");
     let file = dir.path().join("file.yaml");
     write(dir.path(), "file.yaml", "");
-    assert!(matches!(FileSource::new(&file, applier(SourceKind::File)), Err(SourceError::NotADirectory(_))));
+    assert!(matches!(
+        FileSource::new(&file, engine(&applier(SourceKind::File), EngineSettings::default())),
+        Err(SourceError::NotADirectory(_))
+    ));
     let report = check_directory(&missing);
     assert!(!report.is_ok());
     assert_eq!(report.errors[0].entity, EntityKind::Document);
@@ -146,7 +152,9 @@ async fn edits_are_hot_reloaded() {
     let dir = tempdir();
     write(dir.path(), "apis.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
     let applier = applier(SourceKind::File);
-    let source = Arc::new(FileSource::new(dir.path(), applier.clone()).unwrap_or_else(|e| panic!("{e}")));
+    let source = Arc::new(
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}")),
+    );
     assert!(source.load_once().is_ok());
     let watch = source.clone().spawn_watch().unwrap_or_else(|e| panic!("{e}"));
     write(dir.path(), "apis.yaml", &format!("apis:\n{}{}", api_yaml("a", "/a"), api_yaml("b", "/b")));

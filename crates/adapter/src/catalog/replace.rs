@@ -9,11 +9,33 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use serde_json::Value;
 use tollgate_enforcer::model::{Policy, PolicyKind, PolicyName};
 
-use super::set::{Admitted, Provenance, Uniqueness};
-use super::{Catalog, EntitySet, Stored, is_builtin, policy_exists};
+use super::set::{Admitted, Diff, Provenance, Uniqueness};
+use super::{Catalog, EntitySet, KindFn, Sets, Stored, for_each_kind, is_builtin, policy_exists, with_kind};
 use crate::dto::{Document, RawEntity};
+use crate::kind::ByKind;
 use crate::rejected::{EntityKind, Rejected};
 use crate::validate::{Entity, EntityError, FieldError, Problem, decode, decode_text};
+
+/// The order in which a document's kinds are validated: policies first, so that references
+/// resolve against the new ones (they are replaced before the others, see
+/// [`Catalog::replace`]); then the rest, which decides the order of the rejections.
+const REPLACE_ORDER: [EntityKind; 6] = [
+    EntityKind::Api,
+    EntityKind::Application,
+    EntityKind::Subscription,
+    EntityKind::KeyMapping,
+    EntityKind::KeyManager,
+    EntityKind::RevokedToken,
+];
+
+/// What replacing the catalog with a document did.
+#[derive(Debug)]
+pub(crate) struct Replaced {
+    /// Every rejection, the document's own `errors` first.
+    pub(crate) rejected: Vec<Rejected>,
+    /// What changed, by kind, against what the catalog held before.
+    pub(crate) diff: ByKind<Diff>,
+}
 
 // === impl Catalog ===
 
@@ -24,56 +46,98 @@ impl Catalog {
     /// document drops while a kept entity still references it stays, and is reported.
     /// Returns every rejection, the document's own `errors` first.
     pub fn replace(&mut self, document: &Document) -> Vec<Rejected> {
+        self.replace_at(document, 0).rejected
+    }
+
+    /// [`Catalog::replace`] at `now` (Unix seconds), also counting what changed. Revocations
+    /// that expired by `now` are left out before comparing: a set that still lists one is
+    /// not a change.
+    pub(crate) fn replace_at(&mut self, document: &Document, now: u64) -> Replaced {
         let mut rejected = document.errors.clone();
         let mut next = Catalog { skipped_event_types: std::mem::take(&mut self.skipped_event_types), ..Catalog::new() };
-        next.policies = replace_set(&self.policies, document, &|_, _| true, &mut rejected);
-        let policies = &next.policies;
-        let known = |kind: PolicyKind, name: &str| policy_exists(policies, kind, name);
-        let apis = replace_set(&self.apis, document, &known, &mut rejected);
-        let applications = replace_set(&self.applications, document, &known, &mut rejected);
-        let subscriptions = replace_set(&self.subscriptions, document, &known, &mut rejected);
-        (next.apis, next.applications, next.subscriptions) = (apis, applications, subscriptions);
-        next.key_mappings = replace_set(&self.key_mappings, document, &|_, _| true, &mut rejected);
-        next.key_managers = replace_set(&self.key_managers, document, &|_, _| true, &mut rejected);
-        next.revoked_tokens = replace_set(&self.revoked_tokens, document, &|_, _| true, &mut rejected);
-        next.keep_referenced_policies(&self.policies, &mut rejected);
-        next.settle_against(self);
+        let policies = replace_set(self.set::<Policy>(), document, &|_, _| true, &mut rejected);
+        let known = |kind: PolicyKind, name: &str| policy_exists(&policies, kind, name);
+        let mut each = ReplaceKind {
+            previous: &self.sets,
+            next: &mut next.sets,
+            document,
+            known: &known,
+            rejected: &mut rejected,
+        };
+        for_each_kind(&REPLACE_ORDER, &mut each);
+        *next.set_mut::<Policy>() = policies;
+        next.keep_referenced_policies(self.set::<Policy>(), &mut rejected);
+        next.prune_revocations(now);
+        let diff = ByKind::from_fn(|kind| {
+            with_kind(kind, &mut Settle { next: &mut next.sets, previous: &self.sets }).unwrap_or_default()
+        });
         next.outstanding = rejected.iter().map(|r| ((r.entity, r.id.clone()), r.clone())).collect();
         *self = next;
-        rejected
+        Replaced { rejected, diff }
     }
 
     /// The first entity that references `policy`, as (kind, display id).
     pub(super) fn first_reference(&self, policy: &PolicyName) -> Option<(EntityKind, String)> {
         let other = |kind: PolicyKind, name: &str| kind != policy.kind || name != &*policy.name;
-        first_reference(&self.apis, &other)
-            .or_else(|| first_reference(&self.applications, &other))
-            .or_else(|| first_reference(&self.subscriptions, &other))
+        let mut find = FirstReference { sets: &self.sets, other: &other };
+        EntityKind::ENTITIES.into_iter().find_map(|kind| with_kind(kind, &mut find).flatten())
     }
 
     fn keep_referenced_policies(&mut self, previous: &EntitySet<Policy>, rejected: &mut Vec<Rejected>) {
         for old in previous.values() {
             let key = old.key();
-            if self.policies.contains(&key) || is_builtin(old.id.kind, &old.id.name) {
+            if self.set::<Policy>().contains(&key) || is_builtin(old.id.kind, &old.id.name) {
                 continue;
             }
             if let Some((kind, id)) = self.first_reference(&old.id) {
                 // Policies have no unique values besides their key: this cannot clash.
-                self.policies.readmit(key.clone(), old.clone(), Provenance::default()).ok();
+                self.set_mut::<Policy>().readmit(key.clone(), old.clone(), Provenance::default()).ok();
                 let error = FieldError::entity(Problem::StillReferenced { kind, id });
                 rejected.push(EntityError::new(EntityKind::Policy, key, error).into());
             }
         }
     }
+}
 
-    fn settle_against(&mut self, previous: &Catalog) {
-        self.apis.settle_against(&previous.apis);
-        self.applications.settle_against(&previous.applications);
-        self.key_mappings.settle_against(&previous.key_mappings);
-        self.subscriptions.settle_against(&previous.subscriptions);
-        self.policies.settle_against(&previous.policies);
-        self.key_managers.settle_against(&previous.key_managers);
-        self.revoked_tokens.settle_against(&previous.revoked_tokens);
+/// Replaces the set of one kind with the document's.
+struct ReplaceKind<'a> {
+    previous: &'a Sets,
+    next: &'a mut Sets,
+    document: &'a Document,
+    known: &'a Known<'a>,
+    rejected: &'a mut Vec<Rejected>,
+}
+
+impl KindFn for ReplaceKind<'_> {
+    type Output = ();
+    fn call<T: Stored>(&mut self) {
+        *T::set_mut(self.next) = replace_set(T::set(self.previous), self.document, self.known, self.rejected);
+    }
+}
+
+/// Settles the new set of one kind against the one it replaces; counts what changed.
+struct Settle<'a> {
+    next: &'a mut Sets,
+    previous: &'a Sets,
+}
+
+impl KindFn for Settle<'_> {
+    type Output = Diff;
+    fn call<T: Stored>(&mut self) -> Diff {
+        T::set_mut(self.next).settle_against(T::set(self.previous))
+    }
+}
+
+/// The first entity of one kind that references a policy `other` does not accept.
+struct FirstReference<'a> {
+    sets: &'a Sets,
+    other: &'a dyn Fn(PolicyKind, &str) -> bool,
+}
+
+impl KindFn for FirstReference<'_> {
+    type Output = Option<(EntityKind, String)>;
+    fn call<T: Stored>(&mut self) -> Self::Output {
+        first_reference(T::set(self.sets), self.other)
     }
 }
 

@@ -39,6 +39,15 @@ pub(crate) struct EntitySet<T> {
     changed: bool,
 }
 
+/// How one kind's entities differ from those served before: by key, added, removed, or
+/// replaced by a version that behaves differently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+}
+
 /// Where an entity admitted from a document was validated from.
 #[derive(Debug, Default)]
 pub(crate) struct Provenance {
@@ -176,8 +185,8 @@ impl<T: Entity> EntitySet<T> {
     }
 
     /// Takes over the change flag of the set this one replaces: changed if anything differs
-    /// (keys, order, entities) or the replaced set had unbuilt changes.
-    pub(crate) fn settle_against(&mut self, previous: &EntitySet<T>) {
+    /// (keys, order, entities) or the replaced set had unbuilt changes. Returns what differs.
+    pub(crate) fn settle_against(&mut self, previous: &EntitySet<T>) -> Diff {
         let same = self.entries.len() == previous.entries.len()
             && self
                 .entries
@@ -185,6 +194,30 @@ impl<T: Entity> EntitySet<T> {
                 .zip(previous.entries.iter())
                 .all(|((k, a), (l, b))| k == l && Arc::ptr_eq(&a.entity, &b.entity));
         self.changed = previous.changed || !same;
+        match same {
+            true => Diff::default(),
+            false => self.diff_against(previous),
+        }
+    }
+
+    /// What differs from `previous` by key (an entity that only moved is not counted).
+    fn diff_against(&self, previous: &EntitySet<T>) -> Diff {
+        let mut diff = Diff::default();
+        for (key, slot) in &self.entries {
+            match previous.entries.get(key) {
+                None => diff.added += 1,
+                Some(old) if !Arc::ptr_eq(&old.entity, &slot.entity) => diff.changed += 1,
+                Some(_) => {}
+            }
+        }
+        // The keys held by both sets are those of `self` that were not added.
+        diff.removed = previous.len().saturating_sub(self.len() - diff.added);
+        diff
+    }
+
+    /// Whether anything changed since the flag was last taken.
+    pub(crate) fn is_changed(&self) -> bool {
+        self.changed
     }
 
     /// Whether anything changed since the last call; resets the flag.

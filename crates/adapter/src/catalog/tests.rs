@@ -2,6 +2,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use tollgate_enforcer::model::Subscription;
+
 use super::*;
 use crate::dto::{Document, Event, EventKind};
 
@@ -27,20 +29,20 @@ fn errors(rejected: &[Rejected]) -> Vec<&str> {
 }
 
 fn api_ids(catalog: &Catalog) -> Vec<String> {
-    catalog.apis().map(|api| api.id().to_string()).collect()
+    catalog.entities::<Api>().map(|api| api.id().to_string()).collect()
 }
 
 #[test]
 fn a_rejected_update_keeps_the_previous_version() {
     let mut catalog = Catalog::new();
     assert!(catalog.replace(&document(&json!({"apis": [api("a", "/a"), api("b", "/b")]}))).is_empty());
-    let before = catalog.apis.get("a").cloned();
+    let before = catalog.set::<Api>().get("a").cloned();
     let mut broken = api("a", "/a");
     broken["operations"] = json!([]);
     let rejected = catalog.replace(&document(&json!({"apis": [broken, api("b", "/b2"), api("c", "/c")]})));
     assert_eq!(errors(&rejected), ["api \"a\": operations: must not be empty"]);
     assert_eq!(api_ids(&catalog), ["a", "b", "c"]);
-    assert!(before.zip(catalog.apis.get("a")).is_some_and(|(old, now)| Arc::ptr_eq(&old, now)));
+    assert!(before.zip(catalog.set::<Api>().get("a")).is_some_and(|(old, now)| Arc::ptr_eq(&old, now)));
     assert_eq!(catalog.rejections().count(), 1);
     assert!(catalog.replace(&document(&json!({"apis": [api("b", "/b2")]}))).is_empty());
     assert_eq!(api_ids(&catalog), ["b"]);
@@ -63,13 +65,13 @@ fn a_rejected_event_keeps_the_previous_version() {
     broken["endpoints"] = json!({});
     let rejected = catalog.apply_event(&event(2, "API_DEPLOYED", broken));
     assert_eq!(errors(&rejected), ["api \"a\": endpoints: at least one of production and sandbox is required"]);
-    assert_eq!(catalog.apis.get("a").map(|a| a.base_paths[0].to_string()).as_deref(), Some("/a/v1"));
+    assert_eq!(catalog.set::<Api>().get("a").map(|a| a.base_paths[0].to_string()).as_deref(), Some("/a/v1"));
     assert_eq!(catalog.rejections().count(), 1);
     assert!(catalog.apply_event(&event(3, "API_DEPLOYED", api("a", "/a3"))).is_empty());
     assert_eq!(catalog.rejections().count(), 0);
     assert!(catalog.apply_event(&event(4, "API_UNDEPLOYED", json!({"id": "a"}))).is_empty());
     assert!(catalog.apply_event(&event(5, "API_UNDEPLOYED", json!({"id": "never-there"}))).is_empty());
-    assert_eq!(catalog.counts().api, 0);
+    assert_eq!(catalog.counts()[EntityKind::Api], 0);
 }
 
 #[test]
@@ -100,7 +102,7 @@ fn a_duplicate_id_in_one_document_rejects_the_later() {
     let mut catalog = Catalog::new();
     let rejected = catalog.replace(&document(&json!({"apis": [api("a", "/a"), api("a", "/other")]})));
     assert_eq!(errors(&rejected), ["api \"a\": defined more than once in the same update; the later one is rejected"]);
-    assert_eq!(catalog.apis.get("a").map(|a| a.base_paths[0].to_string()).as_deref(), Some("/a/v1"));
+    assert_eq!(catalog.set::<Api>().get("a").map(|a| a.base_paths[0].to_string()).as_deref(), Some("/a/v1"));
 }
 
 #[test]
@@ -121,7 +123,7 @@ fn unknown_policies_reject_the_referencing_entity() {
             "subscription \"s\": policy: unknown subscription policy \"Platinum\""
         ]
     );
-    assert_eq!(catalog.counts().application, 2);
+    assert_eq!(catalog.counts()[EntityKind::Application], 2);
 }
 
 #[test]
@@ -135,7 +137,7 @@ fn a_policy_still_referenced_is_not_deleted() {
         errors(&catalog.apply_event(&delete)),
         ["policy \"application/Custom\": still referenced by application \"app\"; the policy stays"]
     );
-    assert_eq!(catalog.counts().policy, 1);
+    assert_eq!(catalog.counts()[EntityKind::Policy], 1);
     // A snapshot that drops the policy but keeps a broken update of its user: the kept
     // previous version still needs the policy, so it stays too.
     let rejected = catalog.replace(&document(&json!({"applications": [{"id": "app", "policy": "Custom"}]})));
@@ -146,10 +148,10 @@ fn a_policy_still_referenced_is_not_deleted() {
             "policy \"application/Custom\": still referenced by application \"app\"; the policy stays"
         ]
     );
-    assert_eq!(catalog.counts().policy, 1);
+    assert_eq!(catalog.counts()[EntityKind::Policy], 1);
     assert!(catalog.apply_event(&event(3, "APPLICATION_DELETED", json!({"id": "app"}))).is_empty());
     assert!(catalog.apply_event(&delete).is_empty());
-    assert_eq!(catalog.counts().policy, 0);
+    assert_eq!(catalog.counts()[EntityKind::Policy], 0);
 }
 
 #[test]
@@ -169,8 +171,11 @@ fn deleting_an_application_cascades() {
     assert!(rejected.is_empty(), "{rejected:?}");
     assert!(catalog.apply_event(&event(2, "APPLICATION_DELETED", json!({"id": "app"}))).is_empty());
     let counts = catalog.counts();
-    assert_eq!((counts.application, counts.key_mapping, counts.subscription), (1, 1, 1));
-    assert!(catalog.subscriptions().all(|s| &*s.application_id == "other"));
+    assert_eq!(
+        (counts[EntityKind::Application], counts[EntityKind::KeyMapping], counts[EntityKind::Subscription]),
+        (1, 1, 1)
+    );
+    assert!(catalog.entities::<Subscription>().all(|s| &*s.application_id == "other"));
 }
 
 #[test]
@@ -235,19 +240,7 @@ fn every_event_type_applies() {
         assert!(catalog.apply_event(event).is_empty(), "{event:?}");
     }
     assert_eq!(catalog.skipped_event_types.len(), 1);
-    let counts = catalog.counts();
-    assert_eq!(
-        [
-            counts.api,
-            counts.application,
-            counts.key_mapping,
-            counts.subscription,
-            counts.policy,
-            counts.key_manager,
-            counts.revoked_token
-        ],
-        [1; 7]
-    );
+    assert_eq!(catalog.counts(), ByKind::from_fn(|kind| usize::from(kind != EntityKind::Document)));
     let deletes = [
         event(10, "SUBSCRIPTION_DELETED", json!({"id": "s"})),
         event(11, "KEY_MAPPING_DELETED", json!({"consumerKey": "k", "keyManager": "km"})),
@@ -259,9 +252,9 @@ fn every_event_type_applies() {
     for event in &deletes {
         assert!(catalog.apply_event(event).is_empty(), "{event:?}");
     }
-    assert_eq!(catalog.counts(), EntityCounts { revoked_token: 1, ..EntityCounts::default() });
+    assert_eq!(catalog.counts(), ByKind::from_fn(|kind| usize::from(kind == EntityKind::RevokedToken)));
     catalog.prune_revocations(100);
-    assert_eq!(catalog.counts().revoked_token, 0);
+    assert_eq!(catalog.counts()[EntityKind::RevokedToken], 0);
 }
 
 #[test]
@@ -285,7 +278,7 @@ fn an_identical_replace_changes_nothing() {
     catalog.replace(&doc);
     assert_eq!(catalog.take_changes(), Changes::default());
     catalog.replace(&document(&json!({"apis": [api("a", "/a")], "applications": [{"id": "app", "name": "renamed"}]})));
-    assert_eq!(catalog.take_changes(), Changes { applications: true, ..Changes::default() });
+    assert_eq!(catalog.take_changes(), ByKind::from_fn(|kind| kind == EntityKind::Application));
 }
 
 #[test]
@@ -295,7 +288,7 @@ fn a_subscription_event_for_a_taken_pair_replaces_the_old_subscription() {
     assert!(catalog.apply_event(&event(1, "SUBSCRIPTION_UPSERTED", old)).is_empty());
     let new = json!({"id": "s2", "apiId": "a", "applicationId": "app", "policy": "Gold", "status": "UNBLOCKED"});
     assert!(catalog.apply_event(&event(2, "SUBSCRIPTION_UPSERTED", new)).is_empty());
-    let ids: Vec<_> = catalog.subscriptions().map(|s| s.id.to_string()).collect();
+    let ids: Vec<_> = catalog.entities::<Subscription>().map(|s| s.id.to_string()).collect();
     assert_eq!(ids, ["s2"]);
 }
 
@@ -307,14 +300,15 @@ fn entities_from_the_same_raw_value_are_not_decoded_again_but_still_checked() {
     let custom = json!({"kind": "api", "name": "Custom", "limit": {"requestCount": 5, "timeUnit": "min"}});
     let first = document(&json!({"apis": [throttled], "policies": [custom]}));
     assert!(catalog.replace(&first).is_empty());
-    let before = catalog.apis.get("a").cloned();
+    let before = catalog.set::<Api>().get("a").cloned();
     assert!(
-        before
-            .as_ref()
-            .is_some_and(|api| catalog.apis.built_from("a", &first.apis[0]).is_some_and(|a| Arc::ptr_eq(a, api)))
+        before.as_ref().is_some_and(|api| catalog
+            .set::<Api>()
+            .built_from("a", &first.apis[0])
+            .is_some_and(|a| Arc::ptr_eq(a, api)))
     );
     assert!(catalog.replace(&first).is_empty());
-    assert!(before.zip(catalog.apis.get("a")).is_some_and(|(old, now)| Arc::ptr_eq(&old, now)));
+    assert!(before.zip(catalog.set::<Api>().get("a")).is_some_and(|(old, now)| Arc::ptr_eq(&old, now)));
     let without_policy = Document { policies: Vec::new(), ..first.clone() };
     assert_eq!(
         errors(&catalog.replace(&without_policy)),
@@ -323,5 +317,5 @@ fn entities_from_the_same_raw_value_are_not_decoded_again_but_still_checked() {
             "policy \"api/Custom\": still referenced by api \"a\"; the policy stays"
         ]
     );
-    assert_eq!((catalog.counts().api, catalog.counts().policy), (1, 1));
+    assert_eq!((catalog.counts()[EntityKind::Api], catalog.counts()[EntityKind::Policy]), (1, 1));
 }

@@ -133,34 +133,27 @@ impl Document {
 
     /// The raw entities of one kind (none for [`EntityKind::Document`]).
     pub fn entities(&self, kind: EntityKind) -> &[RawEntity] {
-        match kind {
-            EntityKind::Api => &self.apis,
-            EntityKind::Application => &self.applications,
-            EntityKind::KeyMapping => &self.key_mappings,
-            EntityKind::Subscription => &self.subscriptions,
-            EntityKind::Policy => &self.policies,
-            EntityKind::KeyManager => &self.key_managers,
-            EntityKind::RevokedToken => &self.revoked_tokens,
-            EntityKind::Document => &[],
-        }
+        slot(kind).map_or(&[][..], |i| self.arrays()[i].as_slice())
+    }
+
+    /// The raw entities of one kind, to add to; `None` for [`EntityKind::Document`].
+    pub fn entities_mut(&mut self, kind: EntityKind) -> Option<&mut Vec<RawEntity>> {
+        let i = slot(kind)?;
+        self.arrays_mut().into_iter().nth(i)
     }
 
     /// Appends `other`'s entities after this document's (file-name order merge).
-    pub fn append(&mut self, other: Document) {
-        self.apis.extend(other.apis);
-        self.applications.extend(other.applications);
-        self.key_mappings.extend(other.key_mappings);
-        self.subscriptions.extend(other.subscriptions);
-        self.policies.extend(other.policies);
-        self.key_managers.extend(other.key_managers);
-        self.revoked_tokens.extend(other.revoked_tokens);
+    pub fn append(&mut self, mut other: Document) {
+        for (mine, theirs) in self.arrays_mut().into_iter().zip(other.arrays_mut()) {
+            mine.append(theirs);
+        }
         self.errors.extend(other.errors);
         self.unknown_keys.extend(other.unknown_keys);
     }
 
     /// Marks every entity as coming from `origin` (a file name), for error messages.
     pub fn with_origin(mut self, origin: &Arc<str>) -> Self {
-        for entities in self.all_mut() {
+        for entities in self.arrays_mut() {
             entities.iter_mut().for_each(|raw| raw.origin = Some(origin.clone()));
         }
         self
@@ -168,14 +161,28 @@ impl Document {
 
     /// The number of raw entities of every kind.
     pub fn len(&self) -> usize {
-        EntityKind::ENTITIES.iter().map(|kind| self.entities(*kind).len()).sum()
+        self.arrays().iter().map(|entities| entities.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn all_mut(&mut self) -> [&mut Vec<RawEntity>; 7] {
+    /// The arrays in [`EntityKind::ENTITIES`] order. The fields stay (the DTO's users name
+    /// them); these two are the only places that list them.
+    fn arrays(&self) -> [&Vec<RawEntity>; 7] {
+        [
+            &self.apis,
+            &self.applications,
+            &self.key_mappings,
+            &self.subscriptions,
+            &self.policies,
+            &self.key_managers,
+            &self.revoked_tokens,
+        ]
+    }
+
+    fn arrays_mut(&mut self) -> [&mut Vec<RawEntity>; 7] {
         [
             &mut self.apis,
             &mut self.applications,
@@ -202,6 +209,11 @@ impl Document {
             unknown_keys: unknown,
         }
     }
+}
+
+/// The position of an entity kind in [`EntityKind::ENTITIES`].
+fn slot(kind: EntityKind) -> Option<usize> {
+    EntityKind::ENTITIES.iter().position(|entity| *entity == kind)
 }
 
 /// Decodes a whole JSON value, naming the path of the first problem.

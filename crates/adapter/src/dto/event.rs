@@ -1,7 +1,11 @@
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::document::{DecodeError, check_size, decode_json};
+use crate::engine::Action;
+use crate::rejected::EntityKind;
 
 /// One page of the control plane's event stream (`GET /events`).
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +122,48 @@ impl EventKind {
         }
     }
 
+    /// The change an event of this type makes: to which kind, and how; `None` for an
+    /// unknown type.
+    pub fn change(&self) -> Option<(EntityKind, Action)> {
+        let (kind, action) = match self {
+            EventKind::ApiDeployed => (EntityKind::Api, Action::Upsert),
+            EventKind::ApiUndeployed => (EntityKind::Api, Action::Delete),
+            EventKind::ApplicationUpserted => (EntityKind::Application, Action::Upsert),
+            EventKind::ApplicationDeleted => (EntityKind::Application, Action::Delete),
+            EventKind::KeyMappingUpserted => (EntityKind::KeyMapping, Action::Upsert),
+            EventKind::KeyMappingDeleted => (EntityKind::KeyMapping, Action::Delete),
+            EventKind::SubscriptionUpserted => (EntityKind::Subscription, Action::Upsert),
+            EventKind::SubscriptionDeleted => (EntityKind::Subscription, Action::Delete),
+            EventKind::PolicyUpserted => (EntityKind::Policy, Action::Upsert),
+            EventKind::PolicyDeleted => (EntityKind::Policy, Action::Delete),
+            EventKind::KeyManagerUpserted => (EntityKind::KeyManager, Action::Upsert),
+            EventKind::KeyManagerDeleted => (EntityKind::KeyManager, Action::Delete),
+            EventKind::TokenRevoked => (EntityKind::RevokedToken, Action::Upsert),
+            EventKind::Unknown(_) => return None,
+        };
+        Some((kind, action))
+    }
+
+    /// The event type that makes `action` on `kind` (the inverse of [`EventKind::change`]);
+    /// `Unknown` for a change no event type makes. Every source's changes are counted under
+    /// these types.
+    pub fn of(kind: EntityKind, action: Action) -> Self {
+        Self::TYPES
+            .into_iter()
+            .find(|known| known.change() == Some((kind, action)))
+            .unwrap_or(EventKind::Unknown(String::new()))
+    }
+
+    /// Logs an event of an unknown type that is skipped, once per type name (`logged`
+    /// holds the names logged so far); other types are not logged.
+    pub fn log_skipped(&self, revision: u64, logged: &mut HashSet<String>) {
+        if let EventKind::Unknown(name) = self
+            && logged.insert(name.clone())
+        {
+            tracing::warn!(event_type = %name, revision, "skipping events of an unknown type");
+        }
+    }
+
     /// The type as control-plane.md names it; `unknown` for a type it does not name.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -136,5 +182,22 @@ impl EventKind {
             EventKind::TokenRevoked => "TOKEN_REVOKED",
             EventKind::Unknown(_) => "unknown",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_is_one_change_and_back() {
+        for kind in EventKind::TYPES {
+            match kind.change() {
+                Some((entity, action)) => assert_eq!(EventKind::of(entity, action), kind),
+                None => assert_eq!(kind.as_str(), "unknown"),
+            }
+        }
+        let withdrawn = EventKind::of(EntityKind::RevokedToken, Action::Delete);
+        assert_eq!(withdrawn.as_str(), "unknown", "no event type withdraws a revocation");
     }
 }

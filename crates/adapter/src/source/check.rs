@@ -8,7 +8,9 @@ use tollgate_router::api::Api;
 
 use super::directory::{DirectoryLoader, Load};
 use super::file::check_is_directory;
-use crate::catalog::EntityCounts;
+use crate::build::SnapshotBuilder;
+use crate::catalog::Catalog;
+use crate::kind::EntityCounts;
 use crate::rejected::Rejected;
 
 /// The result of checking a directory: the APIs that would be served and every error.
@@ -40,9 +42,12 @@ pub struct ApiSummary {
 pub fn check_directory(dir: &Path) -> CheckReport {
     let directory = dir.display().to_string();
     let mut report = CheckReport { directory: directory.clone(), ..CheckReport::default() };
-    let loaded = check_is_directory(dir).and_then(|()| DirectoryLoader::new(dir.to_owned()).load(0));
+    let loaded = check_is_directory(dir).and_then(|()| DirectoryLoader::new(dir.to_owned()).load());
     match loaded {
-        Ok(Load::Built(built)) => {
+        Ok(Load::Changed { document, revision }) => {
+            let mut catalog = Catalog::new();
+            let rejected = catalog.replace(&document);
+            let built = SnapshotBuilder::new().build(&mut catalog, revision, 0, rejected);
             report.apis = built.snapshot.routes.apis().map(|api| ApiSummary::of(api)).collect();
             report.entities = built.counts;
             report.errors = built.outstanding;

@@ -1,4 +1,4 @@
-//! Reading a directory of partial snapshots into one document, and building it.
+//! Reading a directory of partial snapshots into one document.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use std::{fs, io};
 
-use crate::build::{Built, SnapshotBuilder};
-use crate::catalog::Catalog;
 use crate::dto::{DecodeError, Document, MAX_DOCUMENT_BYTES};
 use crate::rejected::Rejected;
 use crate::validate::unknown_keys;
@@ -27,8 +25,6 @@ pub(crate) struct DirectoryLoader {
     files: HashMap<String, CachedFile>,
     /// The (name, content hash) list of the last load, to skip unchanged reloads.
     last_inputs: Option<Vec<(String, u64)>>,
-    catalog: Catalog,
-    builder: SnapshotBuilder,
     revision: u64,
 }
 
@@ -37,7 +33,8 @@ pub(crate) struct DirectoryLoader {
 pub(crate) enum Load {
     /// No file changed since the last load.
     Unchanged,
-    Built(Built),
+    /// The merged files, as the next revision.
+    Changed { document: Box<Document>, revision: u64 },
 }
 
 /// A cheap identity of the directory's relevant files (name, size, mtime), for the rescan.
@@ -63,29 +60,22 @@ struct Input {
 
 impl DirectoryLoader {
     pub(crate) fn new(dir: PathBuf) -> Self {
-        DirectoryLoader {
-            dir,
-            files: HashMap::new(),
-            last_inputs: None,
-            catalog: Catalog::new(),
-            builder: SnapshotBuilder::new(),
-            revision: 0,
-        }
+        DirectoryLoader { dir, files: HashMap::new(), last_inputs: None, revision: 0 }
     }
 
-    /// Reads every file and, when something changed, builds the next revision (revisions
-    /// count successful loads from 1). Fails only when the directory cannot be listed.
-    pub(crate) fn load(&mut self, now: u64) -> Result<Load, SourceError> {
+    /// Reads every file and, when something changed, merges them as the next revision
+    /// (revisions count successful loads from 1). Fails only when the directory cannot be
+    /// listed.
+    pub(crate) fn load(&mut self) -> Result<Load, SourceError> {
         let inputs = read_inputs(&self.dir)?;
         let hashes: Vec<(String, u64)> = inputs.iter().map(|input| (input.name.clone(), content_hash(input))).collect();
         if self.last_inputs.as_ref() == Some(&hashes) {
             return Ok(Load::Unchanged);
         }
         let document = self.merge(inputs, &hashes);
-        let rejected = self.catalog.replace(&document);
         self.revision += 1;
         self.last_inputs = Some(hashes);
-        Ok(Load::Built(self.builder.build(&mut self.catalog, self.revision, now, rejected)))
+        Ok(Load::Changed { document: Box::new(document), revision: self.revision })
     }
 
     fn merge(&mut self, inputs: Vec<Input>, hashes: &[(String, u64)]) -> Document {
@@ -224,16 +214,16 @@ mod tests {
         let file = dir.path().join("a.json");
         fs::write(&file, r#"{"applications": [{"id": "app"}]}"#).unwrap_or_else(|e| panic!("{e}"));
         let mut loader = DirectoryLoader::new(dir.path().to_owned());
-        assert!(matches!(loader.load(0), Ok(Load::Built(built)) if built.snapshot.revision == 1));
-        assert!(matches!(loader.load(0), Ok(Load::Unchanged)));
+        assert!(matches!(loader.load(), Ok(Load::Changed { revision: 1, .. })));
+        assert!(matches!(loader.load(), Ok(Load::Unchanged)));
         let before = Fingerprint::of(dir.path()).ok();
         fs::write(&file, r#"{"applications": [{"id": "app"}, {"id": "app2"}]}"#).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(Fingerprint::of(dir.path()).ok(), before);
-        let built = match loader.load(0) {
-            Ok(Load::Built(built)) => built,
+        let (document, revision) = match loader.load() {
+            Ok(Load::Changed { document, revision }) => (document, revision),
             other => panic!("expected a new revision, got {other:?}"),
         };
-        assert_eq!((built.snapshot.revision, built.counts.application), (2, 2));
+        assert_eq!((revision, document.applications.len()), (2, 2));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tollgate_router::file_events::is_change;
 
 use super::SourceError;
 use super::directory::{DirectoryLoader, Fingerprint, Load};
-use crate::apply::Applier;
+use crate::engine::{EngineHandle, Outcome, Revision, Update};
 use crate::metrics::SyncFailure;
 
 /// How long the directory must be quiet after a change notification before reloading.
@@ -30,7 +30,7 @@ pub const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct FileSource {
     dir: PathBuf,
-    applier: Arc<Applier>,
+    engine: EngineHandle,
     loader: Mutex<DirectoryLoader>,
 }
 
@@ -45,10 +45,10 @@ pub struct FileWatch {
 impl FileSource {
     /// A source for `dir`. Fails when `dir` does not exist or is not a directory (a startup
     /// error).
-    pub fn new(dir: impl Into<PathBuf>, applier: Arc<Applier>) -> Result<Self, SourceError> {
+    pub fn new(dir: impl Into<PathBuf>, engine: EngineHandle) -> Result<Self, SourceError> {
         let dir = dir.into();
         check_is_directory(&dir)?;
-        Ok(FileSource { loader: Mutex::new(DirectoryLoader::new(dir.clone())), dir, applier })
+        Ok(FileSource { loader: Mutex::new(DirectoryLoader::new(dir.clone())), dir, engine })
     }
 
     pub fn dir(&self) -> &Path {
@@ -56,26 +56,26 @@ impl FileSource {
     }
 
     /// Reads the directory and applies it when anything changed since the last load;
-    /// synchronous, so the gateway can be ready when it starts listening. Returns the
+    /// synchronous, so the gateway can be ready when it starts serving. Returns the
     /// revision applied, or `None` when nothing changed. On error (the directory cannot be
     /// read) what was applied before stays served.
     pub fn load_once(&self) -> Result<Option<u64>, SourceError> {
-        let now = self.applier.now();
-        let load = self.loader.lock().unwrap_or_else(PoisonError::into_inner).load(now);
-        match load {
-            Ok(Load::Built(built)) => {
-                let revision = built.snapshot.revision;
-                self.applier.apply(built);
-                Ok(Some(revision))
-            }
+        let load = self.loader.lock().unwrap_or_else(PoisonError::into_inner).load();
+        let (document, revision) = match load {
+            Ok(Load::Changed { document, revision }) => (document, revision),
             Ok(Load::Unchanged) => {
-                self.applier.confirm_synced();
-                Ok(None)
+                self.engine.confirm_synced();
+                return Ok(None);
             }
             Err(error) => {
-                self.applier.record_failure(SyncFailure::Io, &error);
-                Err(error)
+                self.engine.record_failure(SyncFailure::Io, &error);
+                return Err(error);
             }
+        };
+        let update = Update::Replace { revision: Revision::At(revision), document, in_force: Vec::new() };
+        match self.engine.apply_blocking(update) {
+            Outcome::Failed(error) => Err(SourceError::Engine(error)),
+            applied @ (Outcome::Serving { .. } | Outcome::Unchanged { .. }) => Ok(applied.revision()),
         }
     }
 

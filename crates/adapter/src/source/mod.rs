@@ -1,6 +1,6 @@
-//! Configuration sources. Each one turns what it reads into a [`Catalog`](crate::Catalog)
-//! update, builds a snapshot with a [`SnapshotBuilder`](crate::SnapshotBuilder), and hands it
-//! to the shared [`Applier`](crate::Applier); the control-plane source plugs in the same way.
+//! Configuration sources. Each one fetches and decodes, and hands what it read to the
+//! [engine](crate::engine) as changes to entities or as a whole new set; the engine builds
+//! and serves it.
 
 mod check;
 pub mod control_plane;
@@ -52,4 +52,7 @@ pub enum SourceError {
     Client(String),
     #[error("cannot start a thread: {0}")]
     Thread(#[source] io::Error),
+    /// The engine could not apply an update (what was served before stays).
+    #[error("{0}")]
+    Engine(String),
 }

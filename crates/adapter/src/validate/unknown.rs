@@ -7,11 +7,10 @@ use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use serde_json::Value;
-use tollgate_enforcer::model::{Application, KeyManager, KeyMapping, Policy, RevokedToken, Subscription};
-use tollgate_router::api::Api;
 
 use super::Entity;
 use super::error::{EntityError, FieldError, Problem};
+use crate::catalog::{KindFn, Stored, for_each_kind};
 use crate::dto::Document;
 use crate::dto::keys::{self, KeyPath};
 use crate::rejected::EntityKind;
@@ -29,13 +28,7 @@ pub(crate) fn document_errors(document: &Document) -> Vec<String> {
         FieldError::new(path.to_string(), Problem::UnknownKey { suggestion }).to_string()
     });
     let mut errors: Vec<String> = top.collect();
-    errors.extend(entity_errors::<Api>(document));
-    errors.extend(entity_errors::<Application>(document));
-    errors.extend(entity_errors::<KeyMapping>(document));
-    errors.extend(entity_errors::<Subscription>(document));
-    errors.extend(entity_errors::<Policy>(document));
-    errors.extend(entity_errors::<KeyManager>(document));
-    errors.extend(entity_errors::<RevokedToken>(document));
+    for_each_kind(&EntityKind::ENTITIES, &mut EntityErrors { document, errors: &mut errors });
     errors
 }
 
@@ -59,6 +52,19 @@ pub(crate) fn log_once<T: Entity>(unknown: &[KeyPath]) {
             let error = FieldError::new(path.pattern(), Problem::UnknownKey { suggestion });
             tracing::warn!(entity = T::KIND.as_str(), %error, "ignoring a key the model does not have (logged once)");
         }
+    }
+}
+
+/// The unknown keys of the entities of one kind of a document.
+struct EntityErrors<'a> {
+    document: &'a Document,
+    errors: &'a mut Vec<String>,
+}
+
+impl KindFn for EntityErrors<'_> {
+    type Output = ();
+    fn call<T: Stored>(&mut self) {
+        self.errors.extend(entity_errors::<T>(self.document));
     }
 }
 

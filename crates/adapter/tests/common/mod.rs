@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tollgate_adapter::{AdapterMetrics, Applier, SourceKind};
+use tollgate_adapter::{AdapterMetrics, Applier, Engine, EngineHandle, EngineSettings, SourceKind};
 use tollgate_enforcer::clock::ManualClock;
 use tollgate_enforcer::{Enforcer, EnforcerMetrics, EnforcerSettings};
 use tollgate_router::SnapshotStore;
@@ -22,6 +22,11 @@ pub fn applier_with(source: SourceKind, metrics: AdapterMetrics) -> Arc<Applier>
     let enforcer_metrics = EnforcerMetrics::unregistered().unwrap_or_else(|e| panic!("{e}"));
     let enforcer = Arc::new(Enforcer::new(EnforcerSettings::default(), clock.clone(), enforcer_metrics));
     Arc::new(Applier::new(Arc::new(SnapshotStore::new()), enforcer, metrics, clock, source))
+}
+
+/// An engine serving through `applier`.
+pub fn engine(applier: &Arc<Applier>, settings: EngineSettings) -> EngineHandle {
+    Engine::start(applier.clone(), settings).unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn fixture(name: &str) -> PathBuf {

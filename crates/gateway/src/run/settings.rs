@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tollgate_adapter::{Applier, ControlPlaneSource, FileSource};
+use tollgate_adapter::{Applier, ControlPlaneSource, Engine, EngineSettings, FileSource};
 
 use super::Fatal;
 use crate::config::SourceSettings;
@@ -15,7 +15,9 @@ pub(super) async fn start_source(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, Fatal> {
     match source {
         SourceSettings::File { path } => {
-            let source = FileSource::new(path, applier).map_err(|e| Fatal::Config(format!("source: {e}")))?;
+            let engine = Engine::start(applier, EngineSettings::default())
+                .map_err(|e| Fatal::Runtime(format!("source: cannot start a thread: {e}")))?;
+            let source = FileSource::new(path, engine).map_err(|e| Fatal::Config(format!("source: {e}")))?;
             let source = Arc::new(source);
             source.load_once().map_err(|e| Fatal::Config(format!("source: {e}")))?;
             let watch = source.spawn_watch().map_err(|e| Fatal::Runtime(format!("source: {e}")))?;
@@ -28,7 +30,9 @@ pub(super) async fn start_source(
         SourceSettings::ControlPlane(settings) => {
             // Never waits for the network: the last-known-good state (if any) is served at
             // once, and the control plane is reached in the background.
-            let mut source = ControlPlaneSource::new(settings.as_ref().clone(), applier)
+            let engine = Engine::start(applier, settings.engine_settings())
+                .map_err(|e| Fatal::Runtime(format!("source: cannot start a thread: {e}")))?;
+            let mut source = ControlPlaneSource::new(settings.as_ref().clone(), engine)
                 .map_err(|e| Fatal::Config(format!("source: {e}")))?;
             source.load_state();
             let tasks = source.spawn().map_err(|e| Fatal::Runtime(format!("source: {e}")))?;

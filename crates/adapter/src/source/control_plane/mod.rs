@@ -1,52 +1,40 @@
 //! The control-plane source (`source.kind = "control-plane"`, control-plane.md): the
-//! last-known-good state at start, then a snapshot and long-polled events, each applied as
-//! one snapshot swap; status reports and state writes on their own tasks.
+//! last-known-good state at start, then a snapshot and long-polled events, each handed to the
+//! [engine](crate::engine) and served as one snapshot swap; status reports on their own task.
 //!
-//! Three activities, none of which waits for another:
 //! - the sync loop (`poll`): `GET /snapshot` (with `If-None-Match` once it holds a
 //!   revision), then `GET /events` long polls; gaps, 410s and undecodable pages fetch a new
-//!   snapshot; failures back off (0.5 s doubling to 30 s, jittered) and are counted by reason;
-//! - the reporter (`report`): `POST /status` after each applied revision and at least every
-//!   `status_interval`;
-//! - the state writer (`writer`): the latest applied revision to `state_dir`, atomically.
-//!   Revisions applied while a write is under way collapse into one more write of the newest.
-//!
-//! Decoding, building and applying run on one long-lived configuration thread (`worker`),
-//! which owns the protocol state (`engine`); the tasks above only do I/O.
+//!   snapshot; failures back off (0.5 s doubling to 30 s, jittered) and are counted by reason.
+//!   A snapshot goes to the engine as a whole set at its revision; of a page, the events that
+//!   continue the revision served (`stream`) go as changes, at the revision of the last one.
+//!   Decoding runs on the engine's configuration thread; the loop waits for each outcome.
+//! - the reporter (`report`): `POST /status` after each applied revision (it follows the
+//!   engine) and at least every `status_interval`, never delaying the sync loop;
+//! - the engine writes the last-known-good state to `state_dir` (see
+//!   [`ControlPlaneSettings::engine_settings`]).
 
 mod backoff;
 mod client;
-mod engine;
-mod mirror;
 mod poll;
 mod report;
 mod settings;
-mod state_dir;
-mod worker;
-mod writer;
+mod stream;
 
-use std::sync::Arc;
-
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::apply::Applier;
-use crate::metrics::SyncFailure;
+use crate::engine::{EngineHandle, EngineSettings};
 use crate::status::SyncState;
 
 use self::client::Client;
-use self::engine::Engine;
 use self::poll::SyncLoop;
 use self::report::Reporter;
-use self::worker::ConfigThread;
-use self::writer::StateWriter;
 use super::SourceError;
 
 pub use self::backoff::{BACKOFF_MAX, BACKOFF_MIN, Backoff};
 pub use self::client::FetchError;
-pub use self::engine::Discontinuity;
 pub use self::settings::{ClientIdentity, ControlPlaneSettings, MAX_WAIT};
-pub use self::state_dir::{STATE_FILE, SavedState, StateDir, StateError};
+pub use self::stream::Discontinuity;
+pub use crate::engine::{STATE_FILE, SavedState, StateDir, StateError};
 
 /// A control-plane source, ready to start. Nothing here touches the network until
 /// [`ControlPlaneSource::spawn`].
@@ -54,9 +42,9 @@ pub use self::state_dir::{STATE_FILE, SavedState, StateDir, StateError};
 pub struct ControlPlaneSource {
     settings: ControlPlaneSettings,
     client: Client,
-    applier: Arc<Applier>,
-    engine: Engine,
-    state_dir: Option<StateDir>,
+    engine: EngineHandle,
+    /// The revision served when the source starts (the last-known-good state's).
+    revision: Option<u64>,
 }
 
 /// The running tasks; dropping this (or [`ControlPlaneTasks::abort`]) stops them.
@@ -69,13 +57,12 @@ pub struct ControlPlaneTasks {
 
 impl ControlPlaneSource {
     /// Checks the settings and builds the HTTP client (URL, token, client certificate and CA
-    /// files): a mistake there is a startup error. The rustls crypto provider must be
+    /// files): a mistake there is a startup error. `engine` must have been started with
+    /// [`ControlPlaneSettings::engine_settings`]. The rustls crypto provider must be
     /// installed (the gateway installs aws-lc-rs).
-    pub fn new(settings: ControlPlaneSettings, applier: Arc<Applier>) -> Result<Self, SourceError> {
+    pub fn new(settings: ControlPlaneSettings, engine: EngineHandle) -> Result<Self, SourceError> {
         let client = Client::new(&settings)?;
-        let engine = Engine::new(settings.environment.clone());
-        let state_dir = settings.state_dir.clone().map(StateDir::new);
-        Ok(ControlPlaneSource { settings, client, applier, engine, state_dir })
+        Ok(ControlPlaneSource { settings, client, engine, revision: None })
     }
 
     /// The checks of [`ControlPlaneSource::new`] alone (`tollgate check` and the gateway's
@@ -88,60 +75,47 @@ impl ControlPlaneSource {
     /// Synchronous, so the gateway is ready as soon as it listens. A state that cannot be
     /// read is logged and counted (`io`/`decode`), and the gateway starts without one.
     pub fn load_state(&mut self) -> Option<u64> {
-        let state_dir = self.state_dir.as_ref()?;
-        let saved = match state_dir.load(&self.settings.environment) {
-            Ok(saved) => saved?,
-            Err(error) => {
-                let reason = match error {
-                    StateError::Read { .. } | StateError::Write { .. } => SyncFailure::Io,
-                    StateError::Decode { .. } | StateError::NoRevision { .. } | StateError::Environment { .. } => {
-                        SyncFailure::Decode
-                    }
-                };
-                self.applier.record_failure(reason, &error);
-                return None;
-            }
-        };
-        let built = self.engine.snapshot(&saved.document, saved.revision, self.applier.now(), &saved.rejected);
-        self.applier.apply(built);
-        self.applier.set_state(SyncState::Connecting);
-        tracing::info!(revision = saved.revision, path = %state_dir.file().display(), "serving the last-known-good state");
-        Some(saved.revision)
+        self.revision = self.engine.load_state();
+        if self.revision.is_some() {
+            self.engine.set_state(SyncState::Connecting);
+        }
+        self.revision
     }
 
-    /// Starts the sync loop, the status reporter, and the configuration and state-writer
-    /// threads. Must be called within a Tokio runtime; fails only when a thread cannot be
-    /// started.
+    /// Starts the sync loop and the status reporter. Must be called within a Tokio runtime.
     pub fn spawn(self) -> Result<ControlPlaneTasks, SourceError> {
-        let ControlPlaneSource { settings, client, applier, engine, state_dir } = self;
-        let revision = engine.revision();
-        let (applied, changes) = watch::channel(0u64);
+        let ControlPlaneSource { settings, client, engine, revision } = self;
+        let mut changes = engine.subscribe();
         match revision {
             // The control plane hears which revision a restarted gateway serves.
-            Some(_) => applied.send_modify(|generation| *generation += 1),
-            None => applier.set_state(SyncState::Connecting),
+            Some(_) => changes.mark_changed(),
+            None => engine.set_state(SyncState::Connecting),
         }
-        let persist =
-            state_dir.map(|dir| StateWriter::spawn(dir, applier.clone())).transpose().map_err(SourceError::Thread)?;
-        let config = ConfigThread::spawn(engine).map_err(SourceError::Thread)?;
         let reporter = Reporter {
             client: client.clone(),
-            status: applier.status().clone(),
+            status: engine.status().clone(),
             gateway_id: settings.gateway_id.clone(),
             environment: settings.environment.clone(),
             interval: settings.status_interval,
         };
         let sync = SyncLoop {
             client,
-            config,
+            engine,
             revision,
-            applier,
             environment: settings.environment,
-            applied,
-            persist,
             backoff: Backoff::default(),
+            skipped_types: Default::default(),
         };
         Ok(ControlPlaneTasks { handles: vec![tokio::spawn(reporter.run(changes)), tokio::spawn(sync.run())] })
+    }
+}
+
+// === impl ControlPlaneSettings ===
+
+impl ControlPlaneSettings {
+    /// What the engine behind this source needs: the state directory and the environment.
+    pub fn engine_settings(&self) -> EngineSettings {
+        EngineSettings { state_dir: self.state_dir.clone().map(StateDir::new), environment: self.environment.clone() }
     }
 }
 

@@ -1,35 +1,27 @@
 //! The sync loop: a snapshot, then long polls, resyncing on any break and backing off on
 //! any failure, while the gateway serves what it has.
 
-use std::sync::Arc;
-
-use tokio::sync::watch;
+use std::collections::HashSet;
 
 use super::backoff::Backoff;
 use super::client::{Client, EventsReply, FetchError, SnapshotReply};
-use super::engine::{Discontinuity, Engine, PageOutcome};
-use super::state_dir::StateImage;
-use super::worker::{ConfigThread, JobFailed};
-use super::writer::StateWriter;
-use crate::apply::Applier;
+use super::stream::{self, Discontinuity, Taken};
 use crate::dto::{Document, EventPage};
+use crate::engine::{EngineHandle, Outcome, Revision, Update};
 use crate::rejected::Rejected;
 
 /// Owns the protocol state of one control-plane source.
 #[derive(Debug)]
 pub(crate) struct SyncLoop {
     pub(crate) client: Client,
-    /// Owns the engine; every answer is applied there.
-    pub(crate) config: ConfigThread,
-    /// The engine's revision after the last job.
+    /// Where every answer goes.
+    pub(crate) engine: EngineHandle,
+    /// The revision served, as the engine last answered.
     pub(crate) revision: Option<u64>,
-    pub(crate) applier: Arc<Applier>,
     pub(crate) environment: String,
-    /// Wakes the status reporter after each applied revision.
-    pub(crate) applied: watch::Sender<u64>,
-    /// Writes each applied revision to the state directory, when there is one.
-    pub(crate) persist: Option<StateWriter>,
     pub(crate) backoff: Backoff,
+    /// Unknown event types already logged (control-plane.md: logged once per type).
+    pub(crate) skipped_types: HashSet<String>,
 }
 
 /// What the loop does next.
@@ -67,7 +59,7 @@ impl SyncLoop {
                     self.backoff.reset();
                 }
                 Ok(Step::Resync(why)) => {
-                    self.applier.record_failure(why.reason(), &why);
+                    self.engine.record_failure(why.reason(), &why);
                     snapshot_needed = true;
                     resyncs += 1;
                     // One resync is routine; a stream that breaks again right after one is
@@ -88,13 +80,13 @@ impl SyncLoop {
         let current = self.revision;
         match self.client.snapshot(current).await? {
             SnapshotReply::NotModified => {
-                self.applier.set_connected(true);
-                self.applier.confirm_synced();
+                self.engine.set_connected(true);
+                self.engine.confirm_synced();
                 tracing::info!(revision = current, "the control plane's snapshot is the one served");
                 Ok(Step::Synced)
             }
             SnapshotReply::Snapshot { body, etag } => {
-                self.applier.set_connected(true);
+                self.engine.set_connected(true);
                 self.apply_snapshot(body, etag).await?;
                 Ok(Step::Synced)
             }
@@ -103,24 +95,26 @@ impl SyncLoop {
 
     async fn apply_snapshot(&mut self, body: Vec<u8>, etag: Option<u64>) -> Result<(), FetchError> {
         let environment = self.environment.clone();
-        let applied = self
-            .blocking(move |engine, applier| {
-                let document = Document::from_json_with_text(&body).map_err(|e| FetchError::Decode(e.to_string()))?;
-                let revision = snapshot_revision(&document, etag, &environment)?;
-                if let Some(held) = engine.revision().filter(|held| *held > revision) {
-                    // The control plane is the source of truth, also after a restore.
-                    tracing::warn!(held, revision, "the control plane went back to an older revision; following it");
-                }
-                let built = engine.snapshot(&document, revision, applier.now(), &[]);
-                drop(document);
-                let image = engine.image(&built);
-                applier.apply(built);
-                Ok(image)
-            })
-            .await
-            .map_err(|failed| FetchError::Decode(failed.to_string()))??;
-        self.applied(applied);
-        Ok(())
+        let decode = move || {
+            let document = Document::from_json_with_text(&body).map_err(|e| FetchError::Decode(e.to_string()))?;
+            let revision = snapshot_revision(&document, etag, &environment)?;
+            Ok::<_, FetchError>((document, revision))
+        };
+        let (document, revision) =
+            self.engine.run(decode).await.map_err(|failed| FetchError::Decode(failed.to_string()))??;
+        if let Some(held) = self.revision.filter(|held| *held > revision) {
+            // The control plane is the source of truth, also after a restore.
+            tracing::warn!(held, revision, "the control plane went back to an older revision; following it");
+        }
+        let update =
+            Update::Replace { revision: Revision::At(revision), document: Box::new(document), in_force: Vec::new() };
+        match self.engine.apply(update).await {
+            Outcome::Failed(error) => Err(FetchError::Decode(error)),
+            applied @ (Outcome::Serving { .. } | Outcome::Unchanged { .. }) => {
+                self.revision = applied.revision();
+                Ok(())
+            }
+        }
     }
 
     async fn poll(&mut self) -> Result<Step, FetchError> {
@@ -131,60 +125,39 @@ impl SyncLoop {
             EventsReply::Gone => return Ok(Step::Resync(Discontinuity::Gone { after })),
             EventsReply::Page(body) => body,
         };
-        self.applier.set_connected(true);
-        let outcome = self.blocking(move |engine, applier| {
-            let page = EventPage::from_json(&body).map_err(|error| Discontinuity::Undecodable(error.to_string()))?;
-            let PageOutcome { built, discontinuity, results } = engine.events(&page, applier.now());
-            results.iter().for_each(|(kind, result)| applier.record_event(kind, *result));
-            let image = built.map(|built| {
-                let image = engine.image(&built);
-                applier.apply(built);
-                image
-            });
-            Ok((image, discontinuity))
-        });
-        // A panic while applying leaves the catalog unknown: start over from a snapshot.
-        let outcome = outcome.await.map_err(|failed| Discontinuity::Undecodable(failed.to_string()));
-        let (image, discontinuity) = match outcome {
-            Ok(Ok(applied)) => applied,
-            Ok(Err(discontinuity)) | Err(discontinuity) => return Ok(Step::Resync(discontinuity)),
+        self.engine.set_connected(true);
+        let page = self.engine.run(move || EventPage::from_json(&body)).await;
+        let page = match page {
+            Ok(Ok(page)) => page,
+            Ok(Err(error)) => return Ok(Step::Resync(Discontinuity::Undecodable(error.to_string()))),
+            Err(failed) => return Ok(Step::Resync(Discontinuity::Undecodable(failed.to_string()))),
         };
-        match image {
-            Some(image) => self.applied(image),
-            None => self.applier.confirm_synced(),
+        let Taken { revision, changes, skipped, discontinuity } = stream::take(after, page);
+        for kind in &skipped {
+            kind.log_skipped(revision, &mut self.skipped_types);
+            self.engine.record_skipped(kind);
+        }
+        if revision == after {
+            self.engine.confirm_synced();
+        } else {
+            let update = Update::Changes { revision: Revision::At(revision), changes };
+            // A failure while applying leaves the catalog unknown: start over from a snapshot.
+            if let Outcome::Failed(error) = self.engine.apply(update).await {
+                return Ok(Step::Resync(Discontinuity::Undecodable(error)));
+            }
+            self.revision = Some(revision);
         }
         Ok(discontinuity.map_or(Step::Continued, Step::Resync))
-    }
-
-    /// Runs `apply` on the configuration thread (decoding and building a large snapshot
-    /// takes milliseconds of CPU that must not stall the request path's workers).
-    async fn blocking<R: Send + 'static>(
-        &mut self,
-        apply: impl FnOnce(&mut Engine, &Applier) -> R + Send + 'static,
-    ) -> Result<R, JobFailed> {
-        let applier = self.applier.clone();
-        let (result, revision) = self.config.run(move |engine| (apply(engine, &applier), engine.revision())).await?;
-        self.revision = revision;
-        Ok(result)
     }
 
     /// Records a failed request. A snapshot that cannot be used is also a rejection, reported
     /// as such (control-plane.md, "Bad input").
     fn failed(&self, error: &FetchError, snapshot: bool) {
-        self.applier.set_connected(false);
-        self.applier.record_failure(error.reason(), error);
+        self.engine.set_connected(false);
+        self.engine.record_failure(error.reason(), error);
         let unusable = matches!(error, FetchError::Decode(_) | FetchError::TooLarge | FetchError::Protocol(_));
         if snapshot && unusable {
-            self.applier.reject_document(&Rejected::document("snapshot", error));
-            self.applied.send_modify(|generation| *generation += 1);
-        }
-    }
-
-    /// Hands a new revision to the reporter and the state writer.
-    fn applied(&self, image: StateImage) {
-        self.applied.send_modify(|generation| *generation += 1);
-        if let Some(persist) = &self.persist {
-            persist.write(image);
+            self.engine.reject_document(&Rejected::document("snapshot", error));
         }
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::dto::{DecodeError, Document, MAX_DOCUMENT_BYTES};
-use crate::rejected::{EntityKind, Rejected};
+use crate::kind::ByKind;
+use crate::rejected::Rejected;
 
 /// The file in the state directory.
 pub const STATE_FILE: &str = "snapshot.json";
@@ -56,8 +57,7 @@ pub enum StateError {
 pub(crate) struct StateImage {
     pub(crate) revision: u64,
     pub(crate) environment: String,
-    /// In the order of [`EntityKind::ENTITIES`].
-    pub(crate) entities: [Vec<Arc<str>>; 7],
+    pub(crate) entities: ByKind<Vec<Arc<str>>>,
     pub(crate) rejected: Vec<Rejected>,
 }
 
@@ -150,7 +150,7 @@ impl StateImage {
     pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
         write!(out, "{{\"revision\":{},\"environment\":", self.revision)?;
         serde_json::to_writer(&mut *out, &self.environment)?;
-        for (kind, texts) in EntityKind::ENTITIES.iter().zip(&self.entities) {
+        for (kind, texts) in self.entities.iter() {
             write!(out, ",\n\"{}\":[", kind.array_name())?;
             for (i, text) in texts.iter().enumerate() {
                 out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
@@ -184,12 +184,13 @@ fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rejected::EntityKind;
 
     fn image(revision: u64) -> StateImage {
         let api: Arc<str> = Arc::from(r#"{"id":"a","name":"A"}"#);
-        let mut entities: [Vec<Arc<str>>; 7] = Default::default();
-        entities[0] = vec![api, Arc::from(r#"{"id":"b"}"#)];
-        entities[1] = vec![Arc::from(r#"{"id":"app"}"#)];
+        let mut entities = ByKind::<Vec<Arc<str>>>::default();
+        entities[EntityKind::Api] = vec![api, Arc::from(r#"{"id":"b"}"#)];
+        entities[EntityKind::Application] = vec![Arc::from(r#"{"id":"app"}"#)];
         let rejected = vec![Rejected { entity: EntityKind::Api, id: "c".into(), error: "api \"c\": bad".into() }];
         StateImage { revision, environment: "prod".into(), entities, rejected }
     }
