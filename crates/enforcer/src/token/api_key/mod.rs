@@ -110,6 +110,29 @@ impl ApiKeyGrant {
 // === impl SubscribedApi ===
 
 impl SubscribedApi {
+    /// The entry with a subscription whose id is unique per (application, API), so that every
+    /// key of one application shares the subscription's rate-limit counter on one API.
+    fn new(claim: SubscribedApiClaim, application: &Arc<str>) -> Self {
+        let api = match (&claim.name, &claim.version, &claim.context) {
+            (Some(name), Some(version), _) => format!("{}.{name}:{version}", name.len()),
+            (_, _, context) => format!("context:{}", context.as_deref().unwrap_or_default()),
+        };
+        let subscription = Subscription {
+            id: format!("api-key:{}.{application}:{api}", application.len()).into(),
+            // An API key names APIs by name, version and context, not by id.
+            api_id: Arc::from(""),
+            application_id: application.clone(),
+            policy: claim.subscription_tier.as_deref().unwrap_or(Policy::UNLIMITED).into(),
+            status: SubscriptionStatus::Unblocked,
+        };
+        SubscribedApi {
+            name: claim.name.map(String::into_boxed_str),
+            version: claim.version.map(String::into_boxed_str),
+            context: claim.context.map(String::into_boxed_str),
+            subscription: Arc::new(subscription),
+        }
+    }
+
     /// Whether this entry names `api`: the same name and version, or a context equal to one
     /// of the Api's base paths (API-M writes the versioned context).
     fn names(&self, api: &ApiGuard) -> bool {
@@ -135,35 +158,11 @@ fn application(claim: Option<&Value>) -> Result<Application, TokenError> {
     })
 }
 
-/// The entries, each with a subscription whose id is unique per (application, API), so that
-/// every key of one application shares the subscription's rate-limit counter on one API.
+/// The `subscribedAPIs` entries, each with its subscription.
 fn subscribed(claim: Option<&Value>, application: &Arc<str>) -> Result<Box<[SubscribedApi]>, TokenError> {
     let claims = Vec::<SubscribedApiClaim>::deserialize(claim.ok_or(TokenError::MalformedClaims)?)
         .map_err(|_| TokenError::MalformedClaims)?;
     Ok(claims.into_iter().map(|claim| SubscribedApi::new(claim, application)).collect())
-}
-
-impl SubscribedApi {
-    fn new(claim: SubscribedApiClaim, application: &Arc<str>) -> Self {
-        let api = match (&claim.name, &claim.version, &claim.context) {
-            (Some(name), Some(version), _) => format!("{}.{name}:{version}", name.len()),
-            (_, _, context) => format!("context:{}", context.as_deref().unwrap_or_default()),
-        };
-        let subscription = Subscription {
-            id: format!("api-key:{}.{application}:{api}", application.len()).into(),
-            // An API key names APIs by name, version and context, not by id.
-            api_id: Arc::from(""),
-            application_id: application.clone(),
-            policy: claim.subscription_tier.as_deref().unwrap_or(Policy::UNLIMITED).into(),
-            status: SubscriptionStatus::Unblocked,
-        };
-        SubscribedApi {
-            name: claim.name.map(String::into_boxed_str),
-            version: claim.version.map(String::into_boxed_str),
-            context: claim.context.map(String::into_boxed_str),
-            subscription: Arc::new(subscription),
-        }
-    }
 }
 
 fn key_type(claim: Option<&Value>) -> Result<KeyType, TokenError> {
