@@ -45,6 +45,7 @@ fn forwarding(c: &mut Criterion) {
         host: Some(&host),
         request_id: &request_id,
         credential_header: Some(&AUTHORIZATION),
+        api_key_header: None,
         identity: &identity,
     };
     let headers = client_headers();

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tollgate_enforcer::Presented;
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
 use tollgate_enforcer::ratelimit::{RateLimitBackend, RateLimitSettings, RateLimiter};
-use tollgate_enforcer::token::CredentialHeader;
 use tollgate_enforcer::{
     Access, ApiGuard, Enforcement, EnforcerMetrics, KeyTypes, OperationGuard, Policies, Principal,
 };
@@ -120,6 +120,8 @@ impl Fixture {
                 version: "1.0.0".into(),
                 blocked: false,
                 throttling_policy: Some(api.into()),
+                schemes: Default::default(),
+                base_paths: Box::new([]),
             },
             operation: OperationGuard {
                 secured: true,
@@ -135,7 +137,7 @@ impl Fixture {
         Access {
             api: &self.api,
             operation: &self.operation,
-            credential: CredentialHeader::Absent,
+            presented: Presented::default(),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         }

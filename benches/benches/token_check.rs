@@ -24,7 +24,7 @@ use tollgate_enforcer::model::{
 use tollgate_enforcer::token::{Authenticator, CredentialHeader, TokenSettings};
 use tollgate_enforcer::{
     Access, ApiGuard, Applications, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, KeyTypes, OperationGuard,
-    Subscriptions,
+    Presented, Subscriptions,
 };
 
 #[derive(Clone, Copy)]
@@ -134,6 +134,8 @@ fn fixture(signers: &[&Signer]) -> Fixture {
             version: "1".into(),
             blocked: false,
             throttling_policy: None,
+            schemes: Default::default(),
+            base_paths: Box::new([]),
         },
         operation: OperationGuard {
             secured: true,
@@ -164,7 +166,7 @@ fn check(authenticator: &Authenticator, fixture: &Fixture, credential: &HeaderVa
     let access = Access {
         api: &fixture.api,
         operation: &fixture.operation,
-        credential: CredentialHeader::Once(credential),
+        presented: Presented::bearer(CredentialHeader::Once(credential)),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };

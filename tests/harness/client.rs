@@ -25,6 +25,8 @@ pub struct Client {
     roots: Option<Arc<rustls::RootCertStore>>,
     http2: bool,
     tls_versions: Option<&'static rustls::SupportedProtocolVersion>,
+    /// Connect from this local address (e.g. 127.0.0.2) instead of the one the OS picks.
+    local_ip: Option<std::net::IpAddr>,
 }
 
 /// One open connection, for several requests.
@@ -60,12 +62,19 @@ impl Client {
         for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(cert.unwrap()).unwrap();
         }
-        Client { addr, server_name: "localhost".into(), roots: Some(Arc::new(roots)), http2: false, tls_versions: None }
+        Client {
+            addr,
+            server_name: "localhost".into(),
+            roots: Some(Arc::new(roots)),
+            http2: false,
+            tls_versions: None,
+            local_ip: None,
+        }
     }
 
     /// Plain HTTP/1.1 to `addr`.
     pub fn plain(addr: SocketAddr) -> Client {
-        Client { addr, server_name: "localhost".into(), roots: None, http2: false, tls_versions: None }
+        Client { addr, server_name: "localhost".into(), roots: None, http2: false, tls_versions: None, local_ip: None }
     }
 
     pub fn http2(mut self) -> Client {
@@ -84,12 +93,18 @@ impl Client {
         self
     }
 
+    /// Connects from `ip` (any port): a client at another loopback address.
+    pub fn from_ip(mut self, ip: std::net::IpAddr) -> Client {
+        self.local_ip = Some(ip);
+        self
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     pub async fn connect(&self) -> Result<Conn, String> {
-        let tcp = TcpStream::connect(self.addr).await.map_err(|e| e.to_string())?;
+        let tcp = self.tcp().await.map_err(|e| e.to_string())?;
         tcp.set_nodelay(true).ok();
         let Some(roots) = &self.roots else {
             return Ok(Conn {
@@ -118,6 +133,16 @@ impl Client {
         let tls_version = session.protocol_version();
         let http2 = alpn.as_deref() == Some(b"h2");
         Ok(Conn { sender: handshake(TokioIo::new(tls), http2).await?, alpn, peer_certs, tls_version })
+    }
+
+    async fn tcp(&self) -> std::io::Result<TcpStream> {
+        let Some(ip) = self.local_ip else { return TcpStream::connect(self.addr).await };
+        let socket = match ip {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(ip, 0))?;
+        socket.connect(self.addr).await
     }
 
     /// Sends `request` on a new connection and reads the whole response.

@@ -315,3 +315,66 @@ fn negate_s<C: CurveArithmetic>(signature: &mut [u8]) {
     let scalar = Option::<C::Scalar>::from(C::Scalar::from_repr(repr)).unwrap();
     s.copy_from_slice(&(-scalar).to_repr());
 }
+
+// === WSO2 API Manager as the issuer of API keys ===
+
+/// WSO2 API Manager as it mints API keys: RS256 JWTs signed with its own key, whose
+/// certificate the gateway's key manager holds (model.md, "KeyManager").
+pub struct ApiManager {
+    pub key: SigningKey,
+}
+
+impl ApiManager {
+    /// The `iss` API-M 4.x writes into its API keys.
+    pub const ISSUER: &'static str = "https://apim.test:9443/oauth2/token";
+
+    pub fn new() -> ApiManager {
+        ApiManager { key: SigningKey::rsa("apim-gateway-certificate") }
+    }
+
+    /// A YAML `keyManagers` entry named `name` that verifies API-M's keys with its public key
+    /// (`certificate`, no JWKS).
+    pub fn key_manager_yaml(&self, name: &str) -> String {
+        let pem = serde_json::to_string(&self.key.public_pem()).unwrap();
+        format!("keyManagers:\n  - name: {name}\n    issuer: \"{}\"\n    certificate: {pem}\n", Self::ISSUER)
+    }
+
+    /// The claims API-M 4.x writes into an API key of application `application` (its uuid;
+    /// tier `Unlimited`) subscribed to `apis` (each `(name, version, context, subscriptionTier)`):
+    /// `keytype` PRODUCTION, no IP or Referer restriction, no `exp` (a key that never expires),
+    /// a fresh `jti`.
+    pub fn claims(&self, application: &str, apis: &[(&str, &str, &str, &str)]) -> Value {
+        static NEXT_JTI: AtomicUsize = AtomicUsize::new(0);
+        let subscribed: Vec<Value> = apis
+            .iter()
+            .map(|(name, version, context, tier)| {
+                json!({"subscriberTenantDomain": "carbon.super", "name": name, "version": version,
+                       "context": context, "publisher": "admin", "subscriptionTier": tier})
+            })
+            .collect();
+        json!({
+            "sub": "admin@carbon.super",
+            "application": {"owner": "admin", "tier": "Unlimited", "name": application, "id": 1, "uuid": application},
+            "iss": Self::ISSUER,
+            "tierInfo": {"Unlimited": {"tierQuotaType": "requestCount", "stopOnQuotaReach": true}},
+            "keytype": "PRODUCTION",
+            "permittedReferer": "",
+            "subscribedAPIs": subscribed,
+            "token_type": "apiKey",
+            "permittedIP": "",
+            "iat": now(),
+            "jti": format!("api-key-{}", NEXT_JTI.fetch_add(1, Ordering::SeqCst)),
+        })
+    }
+
+    /// An API key with `claims`, signed as API-M signs them (RS256, its certificate's key).
+    pub fn sign(&self, claims: &Value) -> String {
+        self.key.sign(claims)
+    }
+}
+
+impl Default for ApiManager {
+    fn default() -> Self {
+        ApiManager::new()
+    }
+}

@@ -21,7 +21,7 @@ mod upstream;
 
 pub use client::{Client, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
 pub use gateway::{GatewayProcess, GatewaySetup, Logs};
-pub use issuer::{Issuer, SigningKey, high_s_twin, now};
+pub use issuer::{ApiManager, Issuer, SigningKey, high_s_twin, now};
 pub use pki::{IssuedCert, Pki};
 pub use upstream::{Echo, Upstream, UpstreamBehavior, fnv, pattern_fnv};
 

@@ -5,10 +5,11 @@ use crate::enforcement::Enforcement;
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::KeyType;
+use crate::presented::Presented;
 use crate::principal::Principal;
 use crate::ratelimit::{QuotaStatus, RateLimitSettings, RateLimiter};
 use crate::rejection::{Rejection, TokenError};
-use crate::token::{Authenticator, CredentialHeader, TokenSettings};
+use crate::token::{Authenticator, TokenSettings};
 
 /// The long-lived half of enforcement: caches (JWKS, verified tokens) and limiter state that
 /// outlive snapshot swaps. The data it enforces comes with each call, from the request's snapshot.
@@ -31,8 +32,8 @@ pub struct EnforcerSettings {
 pub struct Access<'a> {
     pub api: &'a ApiGuard,
     pub operation: &'a OperationGuard,
-    /// The API's authorization header as the request sent it.
-    pub credential: CredentialHeader<'a>,
+    /// The credentials the request presented, as the router extracted them.
+    pub presented: Presented<'a>,
     pub client_ip: IpAddr,
     /// The key types the API has an endpoint for.
     pub endpoints: KeyTypes,
@@ -109,9 +110,7 @@ impl Enforcer {
         if access.api.blocked {
             return Err(Rejection::ApiBlocked);
         }
-        if access.credential == CredentialHeader::Repeated {
-            return Err(TokenError::RepeatedCredential.into());
-        }
+        access.presented.check_repeated(access.api.schemes)?;
         let principal = match access.operation.secured {
             true => Some(self.authenticator.authenticate(data, &access).await?),
             false => None,

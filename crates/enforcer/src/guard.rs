@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use crate::schemes::SecuritySchemes;
+
 /// What the enforcer needs to know about the API a request matched. Built once per snapshot
 /// by the adapter and embedded in the router's `Api`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +13,11 @@ pub struct ApiGuard {
     pub blocked: bool,
     /// The API-level `api` policy, applied to the whole API.
     pub throttling_policy: Option<Arc<str>>,
+    /// Which credentials the API accepts (`securitySchemes`).
+    pub schemes: SecuritySchemes,
+    /// Where the API is served (the router's base paths): an API key's `subscribedAPIs` entry
+    /// names the API by one of them.
+    pub base_paths: Box<[Arc<str>]>,
 }
 
 /// What the enforcer needs to know about the operation a request matched.

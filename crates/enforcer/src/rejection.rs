@@ -57,6 +57,8 @@ pub enum TokenError {
     Revoked,
     #[error("the API has no endpoint for the key type")]
     NoEndpointForKeyType,
+    #[error("an API key claim has the wrong shape")]
+    MalformedClaims,
 }
 
 /// Why a token's application is not subscribed (all answered 403 900908).
@@ -70,6 +72,12 @@ pub enum NotSubscribed {
     NoApplication,
     #[error("no subscription to this API")]
     NoSubscription,
+    #[error("the API key's subscribedAPIs do not name this API")]
+    ApiNotInKey,
+    #[error("the API key is not permitted from the client's IP")]
+    IpNotPermitted,
+    #[error("the API key is not permitted for the request's Referer")]
+    RefererNotPermitted,
 }
 
 // === impl Rejection ===
@@ -119,9 +127,7 @@ impl Rejection {
     /// A fixed description for the response body; never the token or an internal error.
     pub fn description(&self) -> &'static str {
         match self {
-            Rejection::MissingCredential => {
-                "Make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN'"
-            }
+            Rejection::MissingCredential => "Make sure your API invocation call has a credential the API accepts",
             Rejection::InvalidToken(_) => "Make sure you have provided the correct security credentials",
             Rejection::SubscriptionBlocked => "The subscription to this API is blocked for this key type",
             Rejection::NotSubscribed(_) => "The application is not subscribed to this API",

@@ -204,12 +204,15 @@ mod tests {
             version: "v1".into(),
             blocked: false,
             throttling_policy: None,
+            schemes: Default::default(),
+            base_paths: Box::new([]),
         };
         Api {
             guard,
             base_paths: Box::new([]),
             vhosts: Box::new([]),
             auth_header: HeaderName::from_static("authorization"),
+            api_key: Default::default(),
             endpoints: Endpoints::default(),
             cors: None,
             operations: Box::new([]),

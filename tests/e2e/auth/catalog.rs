@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use tollgate_tests::{Issuer, Upstream, now};
+use tollgate_tests::{ApiManager, Issuer, Upstream, now};
 
 /// The name of the key manager every application's key belongs to.
 pub(super) const KM: &str = "km";
@@ -17,6 +17,7 @@ pub(super) struct Catalog {
     key_mappings: Vec<String>,
     subscriptions: Vec<String>,
     revoked: Vec<String>,
+    policies: Vec<String>,
 }
 
 /// An API named `id`, version `"1"`, served at `/{id}/1`, with GET operations.
@@ -56,6 +57,21 @@ impl Catalog {
     pub(super) fn key_manager(mut self, issuer: &Issuer, extra: &str) -> Self {
         let yaml = issuer.key_manager_yaml(KM, extra);
         self.key_managers.push(yaml.trim_start_matches("keyManagers:\n").to_owned());
+        self
+    }
+
+    /// A key manager `name` for the API keys `apim` signs (its public key as `certificate`).
+    pub(super) fn api_manager(mut self, apim: &ApiManager, name: &str) -> Self {
+        let yaml = apim.key_manager_yaml(name);
+        self.key_managers.push(yaml.trim_start_matches("keyManagers:\n").to_owned());
+        self
+    }
+
+    /// A rate-limit policy of `kind` named `name`: `count` requests per minute.
+    pub(super) fn policy(mut self, kind: &str, name: &str, count: u32) -> Self {
+        self.policies.push(format!(
+            "  - {{kind: {kind}, name: {name}, limit: {{requestCount: {count}, unitTime: 1, timeUnit: min}}}}\n"
+        ));
         self
     }
 
@@ -110,6 +126,7 @@ impl Catalog {
             ("keyMappings", &self.key_mappings),
             ("subscriptions", &self.subscriptions),
             ("revokedTokens", &self.revoked),
+            ("policies", &self.policies),
         ] {
             if !entries.is_empty() {
                 let _ = writeln!(yaml, "{section}:");
@@ -148,6 +165,21 @@ impl ApiSpec {
     /// The credential comes in this header instead of `Authorization`.
     pub(super) fn authorization_header(self, name: &str) -> Self {
         self.field(&format!("authorizationHeader: {name}"))
+    }
+
+    /// `securitySchemes: [..]`, e.g. `&["oauth2", "api_key"]`.
+    pub(super) fn schemes(self, schemes: &[&str]) -> Self {
+        self.field(&format!("securitySchemes: [{}]", schemes.join(", ")))
+    }
+
+    /// The API key comes in this header (and query parameter) instead of `apikey`.
+    pub(super) fn api_key_header(self, name: &str) -> Self {
+        self.field(&format!("apiKeyHeader: {name}"))
+    }
+
+    /// `isDefaultVersion: true`: also served at `/{id}`.
+    pub(super) fn default_version(self) -> Self {
+        self.field("isDefaultVersion: true")
     }
 
     /// A secured `GET target` that needs one of `scopes` (none: any token).

@@ -3,6 +3,7 @@
 //! algorithms and attacks, JWKS rotation, floods and outages, subscriptions and scopes,
 //! revocation, and that no token ever leaks into a response, a log line or an upstream.
 
+mod api_keys;
 mod catalog;
 mod credential_header;
 mod errors;

@@ -32,11 +32,11 @@ pub struct ApiDto<'a> {
     pub cors: Option<CorsDto<'a>>,
     #[serde(borrow)]
     pub operations: Option<Vec<OperationDto<'a>>>,
-    /// model.md fields this version does not serve yet (docs/definitions.md, "Not yet
-    /// served"): known keys, so the file source does not take them for misspelt ones, and
-    /// otherwise ignored.
     #[serde(borrow)]
     pub api_key_header: Option<Text<'a>>,
+    /// model.md fields this version does not serve yet (docs/definitions.md, "Not yet
+    /// served"): known keys, so the file source does not take them for misspelt ones;
+    /// `backendJwt: true` and a `mutualssl` scheme are refused by validation.
     #[serde(borrow)]
     pub client_certificates: Option<Vec<ClientCertificateDto<'a>>>,
     pub backend_jwt: Option<bool>,

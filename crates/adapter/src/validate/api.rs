@@ -7,8 +7,8 @@ use http::header::AUTHORIZATION;
 use http::{HeaderName, Method};
 use serde_json::Value;
 use tollgate_enforcer::model::PolicyKind;
-use tollgate_enforcer::{ApiGuard, OperationGuard};
-use tollgate_router::api::{Api, Endpoints, Operation, PathTemplate, Verb};
+use tollgate_enforcer::{ApiGuard, OperationGuard, SecurityScheme, SecuritySchemes};
+use tollgate_router::api::{Api, ApiKeyName, Endpoints, Operation, PathTemplate, Verb};
 
 use super::endpoint::{cors, endpoints, same_endpoint};
 use super::error::{FieldError, Problem};
@@ -36,20 +36,22 @@ impl TryFrom<ApiDto<'_>> for Api {
         let lifecycle = dto.lifecycle_state.as_deref().unwrap_or("PUBLISHED");
         let blocked = one_of(lifecycle, &LIFECYCLE_STATES, "PUBLISHED, PROTOTYPED, DEPRECATED or BLOCKED")
             .map_err(FieldError::at("lifecycleState"))?;
-        security_schemes(dto.security_schemes)?;
+        let schemes = security_schemes(dto.security_schemes)?;
         if dto.backend_jwt == Some(true) {
             let problem = Problem::NotSupported("the upstream would receive no backend JWT");
             return Err(FieldError::new("backendJwt", problem));
         }
         let throttling_policy = optional_name(dto.throttling_policy, "throttlingPolicy")?;
+        let base_paths = context.base_paths(&version, dto.is_default_version.unwrap_or(false));
         Ok(Api {
-            base_paths: context.base_paths(&version, dto.is_default_version.unwrap_or(false)),
+            base_paths: base_paths.clone(),
             vhosts: vhosts(dto.vhosts)?,
             auth_header: auth_header(dto.authorization_header).map_err(FieldError::at("authorizationHeader"))?,
+            api_key: api_key_name(dto.api_key_header).map_err(FieldError::at("apiKeyHeader"))?,
             endpoints: endpoints(dto.endpoints)?,
             cors: dto.cors.map(cors).transpose().map_err(|e| e.within("cors"))?,
             operations: operations(dto.operations)?,
-            guard: ApiGuard { id, name, version, blocked, throttling_policy },
+            guard: ApiGuard { id, name, version, blocked, throttling_policy, schemes, base_paths },
             metrics: Default::default(),
         })
     }
@@ -94,6 +96,7 @@ impl Entity for Api {
             && self.base_paths == other.base_paths
             && self.vhosts == other.vhosts
             && self.auth_header == other.auth_header
+            && self.api_key == other.api_key
             && same_endpoints(&self.endpoints, &other.endpoints)
             && self.cors == other.cors
             && self.operations.len() == other.operations.len()
@@ -118,19 +121,38 @@ fn check_api_policy(name: Option<&str>, known: &dyn Fn(PolicyKind, &str) -> bool
     }
 }
 
-/// `securitySchemes`: only `oauth2` is known; the default is `["oauth2"]`.
-fn security_schemes(schemes: Option<Vec<Text<'_>>>) -> Result<(), FieldError> {
-    let Some(schemes) = schemes else { return Ok(()) };
-    if schemes.is_empty() {
+/// `securitySchemes` (model.md); the default is `["oauth2"]`. An unknown value is refused, and
+/// so is `mutualssl`, which this version does not enforce: serving the Api without it would
+/// give less than its definition asks. A list with no credential scheme at all (only
+/// `oauth_basic_auth_api_key_mandatory`) is refused too.
+fn security_schemes(names: Option<Vec<Text<'_>>>) -> Result<SecuritySchemes, FieldError> {
+    let Some(names) = names else { return Ok(SecuritySchemes::default()) };
+    if names.is_empty() {
         return Err(FieldError::new("securitySchemes", Problem::Empty));
     }
-    match schemes.iter().position(|scheme| scheme.as_ref() != "oauth2") {
-        Some(i) => Err(FieldError::new(
-            format!("securitySchemes[{i}]"),
-            Problem::UnknownSecurityScheme(schemes[i].to_string()),
-        )),
-        None => Ok(()),
+    let mut schemes = SecuritySchemes::NONE;
+    for (i, name) in names.iter().enumerate() {
+        schemes = schemes.with(security_scheme(name).map_err(|p| FieldError::new(format!("securitySchemes[{i}]"), p))?);
     }
+    match schemes.accepts_any() {
+        true => Ok(schemes),
+        false => Err(FieldError::new("securitySchemes", Problem::NoCredentialScheme)),
+    }
+}
+
+fn security_scheme(name: &str) -> Result<SecurityScheme, Problem> {
+    match name {
+        "mutualssl" | "mutualssl_mandatory" => Err(Problem::NotSupported("mutual TLS (mutualssl) is not enforced")),
+        name => SecurityScheme::from_name(name).ok_or_else(|| Problem::UnknownSecurityScheme(name.to_owned())),
+    }
+}
+
+/// `apiKeyHeader`: a header name (matched case-insensitively), and the query parameter of
+/// the same spelling. Default `apikey`.
+fn api_key_name(name: Option<Text<'_>>) -> Result<ApiKeyName, Problem> {
+    let Some(name) = name else { return Ok(ApiKeyName::default()) };
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Problem::HeaderName)?;
+    Ok(ApiKeyName { header, query: Arc::from(&*name) })
 }
 
 fn auth_header(header: Option<Text<'_>>) -> Result<HeaderName, Problem> {

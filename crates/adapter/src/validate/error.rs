@@ -31,8 +31,13 @@ pub enum Problem {
     InvalidCharacter(char),
     #[error("unknown value {value:?}; expected {expected}")]
     UnknownValue { value: String, expected: &'static str },
-    #[error("unknown security scheme {0:?}; known: oauth2")]
+    #[error(
+        "unknown security scheme {0:?}; known: oauth2, api_key, mutualssl, mutualssl_mandatory, \
+         oauth_basic_auth_api_key_mandatory"
+    )]
     UnknownSecurityScheme(String),
+    #[error("names no credential scheme (oauth2 or api_key)")]
+    NoCredentialScheme,
     /// A field whose promise this version cannot keep (serving the Api without it would give
     /// less than its definition asks).
     #[error("not supported by this version of Tollgate: {0}")]

@@ -1,11 +1,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tollgate_enforcer::SecuritySchemes;
 use tollgate_enforcer::model::{
     Algorithm, Application, KeyManager, KeyMapping, KeySource, Policy, PolicyKind, RevokedId, RevokedToken,
     Subscription, SubscriptionStatus,
 };
-use tollgate_router::api::{Api, Strategy, UpstreamProtocol, Verb};
+use tollgate_router::api::{Api, ApiKeyName, Strategy, UpstreamProtocol, Verb};
 
 use super::*;
 
@@ -128,6 +129,38 @@ fn api_context_and_version_rules() {
 }
 
 #[test]
+fn security_schemes_and_the_api_key_name() {
+    let api: Api = valid(&petstore());
+    assert_eq!((api.guard.schemes, api.api_key.clone()), (SecuritySchemes::default(), ApiKeyName::default()));
+    assert_eq!(api.guard.base_paths, api.base_paths, "the enforcer matches API keys by base path");
+    let mut value = petstore();
+    value["securitySchemes"] = json!(["api_key", "oauth_basic_auth_api_key_mandatory"]);
+    value["apiKeyHeader"] = json!("X-API-Key");
+    let api: Api = valid(&value);
+    assert_eq!(api.guard.schemes, SecuritySchemes { oauth2: false, api_key: true });
+    assert_eq!((api.api_key.header.as_str(), &*api.api_key.query), ("x-api-key", "X-API-Key"));
+    let both: Api = valid(&{
+        let mut value = petstore();
+        value["securitySchemes"] = json!(["oauth2", "api_key"]);
+        value
+    });
+    assert_eq!(both.guard.schemes, SecuritySchemes { oauth2: true, api_key: true });
+    assert_eq!(
+        api_error(|api| api["securitySchemes"] = json!(["oauth_basic_auth_api_key_mandatory"])),
+        "api \"petstore-v1\": securitySchemes: names no credential scheme (oauth2 or api_key)"
+    );
+    assert_eq!(
+        api_error(|api| api["securitySchemes"] = json!(["oauth2", "mutualssl"])),
+        "api \"petstore-v1\": securitySchemes[1]: not supported by this version of Tollgate: mutual TLS (mutualssl) \
+         is not enforced"
+    );
+    assert_eq!(
+        api_error(|api| api["apiKeyHeader"] = json!("api key")),
+        "api \"petstore-v1\": apiKeyHeader: not a valid HTTP header name"
+    );
+}
+
+#[test]
 fn api_enums_and_headers_are_checked() {
     assert_eq!(
         api_error(|api| api["lifecycleState"] = json!("RETIRED")),
@@ -135,7 +168,8 @@ fn api_enums_and_headers_are_checked() {
     );
     assert_eq!(
         api_error(|api| api["securitySchemes"] = json!(["oauth2", "basic"])),
-        "api \"petstore-v1\": securitySchemes[1]: unknown security scheme \"basic\"; known: oauth2"
+        "api \"petstore-v1\": securitySchemes[1]: unknown security scheme \"basic\"; known: oauth2, api_key, \
+         mutualssl, mutualssl_mandatory, oauth_basic_auth_api_key_mandatory"
     );
     assert_eq!(
         api_error(|api| api["authorizationHeader"] = json!("bad header")),

@@ -16,8 +16,8 @@ use crate::enforcer::{Access, KeyTypes};
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::{Application, KeyType, Policy, PolicyKind, Subscription, SubscriptionStatus};
+use crate::presented::Presented;
 use crate::principal::Principal;
-use crate::token::CredentialHeader;
 
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const SYNC: Duration = Duration::from_millis(20);
@@ -108,6 +108,8 @@ impl Fixture {
                 version: "1".into(),
                 blocked: false,
                 throttling_policy: None,
+                schemes: Default::default(),
+                base_paths: Box::new([]),
             },
             operation: OperationGuard {
                 secured: true,
@@ -122,7 +124,7 @@ impl Fixture {
         let access = Access {
             api: &self.api,
             operation: &self.operation,
-            credential: CredentialHeader::Absent,
+            presented: Presented::default(),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         };

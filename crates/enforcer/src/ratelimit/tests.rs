@@ -14,9 +14,9 @@ use crate::enforcer::{Access, KeyTypes};
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
 use crate::model::{Application, KeyType, Policy, PolicyKind, Quota, Subscription, SubscriptionStatus};
+use crate::presented::Presented;
 use crate::principal::Principal;
 use crate::rejection::Rejection;
-use crate::token::CredentialHeader;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -86,6 +86,8 @@ impl World {
                 version: "1.0.0".into(),
                 blocked: false,
                 throttling_policy: None,
+                schemes: Default::default(),
+                base_paths: Box::new([]),
             },
             operation: OperationGuard {
                 secured: true,
@@ -111,7 +113,7 @@ impl World {
         Access {
             api: &self.api,
             operation: &self.operation,
-            credential: CredentialHeader::Absent,
+            presented: Presented::default(),
             client_ip: self.ip,
             endpoints: KeyTypes::BOTH,
         }

@@ -43,12 +43,25 @@ impl Claims {
     /// `exp` (required, numeric: [`TokenError::MissingExpiry`] otherwise) and `nbf`
     /// (optional, numeric when present: [`TokenError::InvalidNotBefore`] otherwise).
     pub fn lifetime(&self) -> Result<Lifetime, TokenError> {
-        let expires_at = self.seconds("exp").ok_or(TokenError::MissingExpiry)?;
+        self.with_expiry(self.seconds("exp").ok_or(TokenError::MissingExpiry)?)
+    }
+
+    /// A lifetime ending at `expires_at`, with the token's `nbf`.
+    fn with_expiry(&self, expires_at: u64) -> Result<Lifetime, TokenError> {
         let not_before = match self.get("nbf") {
             None => None,
             Some(_) => Some(self.seconds("nbf").ok_or(TokenError::InvalidNotBefore)?),
         };
         Ok(Lifetime { expires_at, not_before })
+    }
+
+    /// [`Claims::lifetime`] where an absent `exp` means no expiry (WSO2 API keys): the token
+    /// then expires at `u64::MAX`. A non-numeric `exp` is still [`TokenError::MissingExpiry`].
+    pub fn lifetime_or_unlimited(&self) -> Result<Lifetime, TokenError> {
+        match self.get("exp") {
+            None => self.with_expiry(u64::MAX),
+            Some(_) => self.lifetime(),
+        }
     }
 
     /// `sub`; absent is `Ok(None)`, a non-string is [`TokenError::Malformed`].
@@ -144,6 +157,15 @@ mod tests {
         assert_eq!(claims(r#"{"exp":1000,"nbf":"5"}"#).lifetime(), Err(TokenError::InvalidNotBefore));
         let lifetime = claims(r#"{"exp":999.2,"nbf":-4}"#).lifetime();
         assert_eq!(lifetime, Ok(Lifetime { expires_at: 1000, not_before: Some(0) }));
+    }
+
+    #[test]
+    fn without_exp_an_api_key_never_expires_but_a_bad_exp_is_still_bad() {
+        let forever = claims(r#"{"nbf":5}"#).lifetime_or_unlimited();
+        assert_eq!(forever, Ok(Lifetime { expires_at: u64::MAX, not_before: Some(5) }));
+        assert_eq!(claims(r#"{"exp":"soon"}"#).lifetime_or_unlimited(), Err(TokenError::MissingExpiry));
+        assert_eq!(claims(r#"{"exp":9}"#).lifetime_or_unlimited().map(|l| l.expires_at), Ok(9));
+        assert_eq!(forever.map(|l| l.check(u64::MAX - 1, SKEW)), Ok(Ok(())));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// Sent more than once, it is refused whatever the copies say (client.md, "Forwarding"): which
 /// copy is the credential must not depend on which one a component happens to read (the first,
 /// for `HeaderMap::get`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CredentialHeader<'a> {
+    #[default]
     Absent,
     Once(&'a HeaderValue),
     Repeated,

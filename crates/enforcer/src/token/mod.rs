@@ -31,6 +31,7 @@
 //! Why moka for the verified-token cache: a bounded, concurrent cache with per-entry expiry
 //! and no lock held across readers, which a `DashMap` plus hand-written eviction would not give.
 
+mod api_key;
 mod authenticator;
 mod claims;
 mod credential;
@@ -42,6 +43,7 @@ mod settings;
 mod signature;
 mod verified;
 
+pub use self::api_key::{ApiKeyGrant, PermittedIps, PermittedReferers};
 pub use self::authenticator::Authenticator;
 pub use self::claims::{Claims, Lifetime};
 pub use self::credential::CredentialHeader;

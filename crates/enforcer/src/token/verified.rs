@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 
+use super::api_key::ApiKeyGrant;
 use super::claims::Lifetime;
 use super::keys::VerificationKey;
 use super::parsed::ParsedToken;
@@ -24,10 +25,21 @@ pub(crate) struct VerifiedToken {
     subject: Arc<str>,
     consumer_key: Option<Arc<str>>,
     scopes: Box<[Arc<str>]>,
+    /// An API key's grant; `None` for a bearer token.
+    api_key: Option<ApiKeyGrant>,
     /// How long the verified-token cache may keep it: until `exp`, at most [`MAX_CACHE_TTL`].
     cache_ttl: Duration,
     /// Its weight in the cache: one per started KiB of token.
     cache_weight: u32,
+}
+
+/// How a token was presented, which decides the checks after its signature: a bearer token's
+/// `exp` is required and its `aud` checked; an API key (client.md, "Credentials (securitySchemes
+/// api_key)") may have no `exp`, has no audience check and carries API-M's claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CredentialKind {
+    Bearer,
+    ApiKey,
 }
 
 /// The verified-token cache: full token string → [`VerifiedToken`], bounded by weight, each
@@ -49,19 +61,28 @@ const MAX_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
 
 impl VerifiedToken {
     /// Checks what follows the signature, in the contract's order: `exp`, `nbf` (with the key
-    /// manager's skew), `aud`; then reads `jti`, `sub`, the consumer key and the scopes.
+    /// manager's skew), `aud` (bearer tokens); then reads `jti`, `sub`, the consumer key and
+    /// the scopes, or an API key's grant.
     pub(crate) fn new(
         key_manager: Arc<KeyManager>,
         key: Arc<VerificationKey>,
         token: &ParsedToken<'_>,
         now: u64,
+        kind: CredentialKind,
     ) -> Result<Self, TokenError> {
         let claims = token.claims();
-        let lifetime = claims.lifetime()?;
+        let lifetime = match kind {
+            CredentialKind::Bearer => claims.lifetime()?,
+            CredentialKind::ApiKey => claims.lifetime_or_unlimited()?,
+        };
         lifetime.check(now, key_manager.clock_skew)?;
-        if !claims.has_audience(&key_manager.audiences) {
+        if kind == CredentialKind::Bearer && !claims.has_audience(&key_manager.audiences) {
             return Err(TokenError::WrongAudience);
         }
+        let api_key = match kind {
+            CredentialKind::Bearer => None,
+            CredentialKind::ApiKey => Some(ApiKeyGrant::from_claims(claims)?),
+        };
         // Canonical once here, so that every cache hit compares without decoding again.
         let revocation = match claims.token_id()? {
             Some(jti) => RevokedId::Jti(jti.into()),
@@ -71,6 +92,7 @@ impl VerifiedToken {
             subject: claims.subject()?.unwrap_or_default().into(),
             consumer_key: claims.consumer_key(&key_manager.consumer_key_claim).map(Arc::from),
             scopes: claims.scopes(&key_manager.scopes_claim).into_boxed_slice(),
+            api_key,
             cache_ttl: Duration::from_secs(lifetime.expires_at.saturating_sub(now)).min(MAX_CACHE_TTL),
             cache_weight: weight(token.signing_input().len() + 1 + token.signature().len()),
             key_manager,
@@ -94,6 +116,11 @@ impl VerifiedToken {
 
     pub(crate) fn consumer_key(&self) -> Option<&str> {
         self.consumer_key.as_deref()
+    }
+
+    /// The grant of an API key (verified as [`CredentialKind::ApiKey`]).
+    pub(crate) fn api_key(&self) -> Option<&ApiKeyGrant> {
+        self.api_key.as_ref()
     }
 
     #[cfg(test)]

@@ -26,11 +26,21 @@ pub struct Api {
     pub vhosts: Box<[Arc<str>]>,
     /// The header that carries the bearer token (default `Authorization`).
     pub auth_header: HeaderName,
+    /// The header and query parameter that carry an API key (default `apikey`).
+    pub api_key: ApiKeyName,
     pub endpoints: Endpoints,
     pub cors: Option<Cors>,
     pub operations: Box<[Operation]>,
     /// Metric handles, resolved on the first request.
     pub metrics: ApiMetrics,
+}
+
+/// The Api's `apiKeyHeader`: the request header, and the query parameter, that carry an API
+/// key. The header name is case-insensitive; the query parameter is matched as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyName {
+    pub header: HeaderName,
+    pub query: Arc<str>,
 }
 
 /// One resource template with one verb.
@@ -75,6 +85,15 @@ impl Api {
 
     pub fn version(&self) -> &Arc<str> {
         &self.guard.version
+    }
+}
+
+// === impl ApiKeyName ===
+
+impl Default for ApiKeyName {
+    /// `apikey`, the model's default.
+    fn default() -> Self {
+        ApiKeyName { header: HeaderName::from_static("apikey"), query: Arc::from("apikey") }
     }
 }
 

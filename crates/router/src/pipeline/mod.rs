@@ -2,6 +2,7 @@
 //! DESIGN.md — snapshot, framing checks, normalised path, route, enforcement, endpoint, proxy.
 
 mod cors;
+mod credentials;
 mod exchange;
 mod request;
 mod unread;
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use http::{HeaderName, Request, Response};
 use hyper::body::Incoming;
-use tollgate_enforcer::{Access, Admission, CredentialHeader, Enforcer, TokenError};
+use tollgate_enforcer::{Access, Admission, Enforcer, TokenError};
 
 use crate::api::{Api, Endpoint};
 use crate::body::ResponseBody;
@@ -112,7 +113,8 @@ impl Pipeline {
         let endpoint = select_endpoint(route.api, &admission)?;
         let rest = &path[route.base_path.len()..];
         let origin = request.headers().get(http::header::ORIGIN).cloned();
-        let target_path = UpstreamPath { rest, query: uri.query() };
+        let query = credentials::forwarded_query(route.api, request.headers(), uri.query());
+        let target_path = UpstreamPath { rest, query: query.as_deref() };
         let upstream_request = request.map(|()| body.forward());
         let mut response = self.forward(upstream_request, &route, endpoint, &target_path, &admission, exchange).await?;
         cors::decorate(route.api, origin.as_ref(), response.headers_mut());
@@ -132,7 +134,7 @@ impl Pipeline {
         let access = Access {
             api: &route.api.guard,
             operation: &route.operation.guard,
-            credential: CredentialHeader::of(request.headers(), &route.api.auth_header),
+            presented: credentials::presented(route.api, request.headers(), request.uri().query()),
             client_ip: exchange.client_ip(),
             endpoints: route.api.endpoints.key_types(),
         };
@@ -152,13 +154,15 @@ impl Pipeline {
     ) -> Result<Response<ResponseBody>, Failure> {
         let (mut parts, body) = request.into_parts();
         let identity = request::identity_headers(admission.principal.as_ref());
+        let schemes = route.api.guard.schemes;
         let credential_header: &HeaderName = &route.api.auth_header;
         let forwarded = ForwardHeaders {
             client_ip: exchange.client_ip_value(),
             proto: exchange.proto(),
             host: exchange.original_host(),
             request_id: exchange.request_id(),
-            credential_header: Some(credential_header),
+            credential_header: schemes.oauth2.then_some(credential_header),
+            api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
             identity: &identity,
         };
         let asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);

@@ -15,8 +15,10 @@ pub struct ForwardHeaders<'a> {
     pub host: Option<&'a HeaderValue>,
     /// Sent as `X-Request-ID` (the pipeline decides whether to keep the client's).
     pub request_id: &'a HeaderValue,
-    /// The header that carried the gateway credential; never forwarded.
+    /// The header that carries the Api's bearer token; never forwarded.
     pub credential_header: Option<&'a HeaderName>,
+    /// The header that carries the Api's API key; never forwarded.
+    pub api_key_header: Option<&'a HeaderName>,
     /// Gateway-asserted headers (e.g. `X-Tollgate-Application-Id`), set after every incoming
     /// copy of their names (and of any `x-tollgate-*` header) was removed.
     pub identity: &'a [(HeaderName, HeaderValue)],
@@ -51,7 +53,7 @@ pub struct Asserted(Vec<(HeaderName, HeaderValue)>);
 /// - Asserted: `X-Forwarded-For` (the incoming chain with the client IP appended),
 ///   `X-Forwarded-Proto`, `X-Forwarded-Host` (none when `host` is `None`), `X-Request-ID`,
 ///   and `identity`; incoming copies of these names and every `x-tollgate-*` header go.
-/// - The credential header goes.
+/// - The credential headers go (the bearer token's and the API key's).
 pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) -> Asserted {
     let upgrade = is_websocket_upgrade(version, headers);
     let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
@@ -75,6 +77,7 @@ fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<
     let doomed = |name: &HeaderName| {
         name == HOST
             || fwd.credential_header == Some(name)
+            || fwd.api_key_header == Some(name)
             || name.as_str().starts_with(IDENTITY_PREFIX)
             || [X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_REQUEST_ID].contains(name)
             || fwd.identity.iter().any(|(identity, _)| identity == name)

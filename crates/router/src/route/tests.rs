@@ -8,13 +8,21 @@ use crate::api::{Api, Endpoints, Operation, PathTemplate, Verb};
 
 /// An API `id` at `base_paths` on `vhosts`, with operations `(verb, target)`; verb `*` is any.
 fn api(id: &str, base_paths: &[&str], vhosts: &[&str], operations: &[(&str, &str)]) -> Arc<Api> {
-    let guard =
-        ApiGuard { id: id.into(), name: id.into(), version: "1".into(), blocked: false, throttling_policy: None };
+    let guard = ApiGuard {
+        id: id.into(),
+        name: id.into(),
+        version: "1".into(),
+        blocked: false,
+        throttling_policy: None,
+        schemes: Default::default(),
+        base_paths: Box::new([]),
+    };
     Arc::new(Api {
         guard,
         base_paths: base_paths.iter().map(|&p| p.into()).collect(),
         vhosts: vhosts.iter().map(|&h| h.into()).collect(),
         auth_header: HeaderName::from_static("authorization"),
+        api_key: Default::default(),
         endpoints: Endpoints::default(),
         cors: None,
         operations: operations.iter().map(|&(verb, target)| operation(verb, target)).collect(),

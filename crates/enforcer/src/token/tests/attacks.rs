@@ -14,6 +14,7 @@ use super::{NOW, TestKey, World, claims, key_manager};
 use crate::enforcement::{KeyManagers, Revocations};
 use crate::enforcer::{Access, KeyTypes};
 use crate::model::{RevokedId, RevokedToken};
+use crate::presented::Presented;
 use crate::rejection::{Rejection, TokenError};
 use crate::token::{CredentialHeader, TokenSettings};
 
@@ -185,13 +186,13 @@ async fn malformed_and_oversized_tokens_and_headers() {
     let mut access = Access {
         api: &world.api,
         operation: &world.operation,
-        credential: CredentialHeader::Once(&basic),
+        presented: Presented::bearer(CredentialHeader::Once(&basic)),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };
     let result = world.auth.authenticate(&world.data, &access).await;
     assert_eq!(result.err(), Some(Rejection::InvalidToken(TokenError::Malformed)));
-    access.credential = CredentialHeader::Absent;
+    access.presented = Presented::default();
     let result = world.auth.authenticate(&world.data, &access).await;
     assert_eq!(result.err(), Some(Rejection::MissingCredential));
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, reason = "tests: a broken fixture must fail loudly")]
 
 mod algorithms;
+mod api_keys;
 mod attacks;
 mod cache;
 mod entitlement;
@@ -34,8 +35,10 @@ use crate::metrics::EnforcerMetrics;
 use crate::model::{
     AlgorithmSet, Application, KeyManager, KeyMapping, KeySource, KeyType, Subscription, SubscriptionStatus,
 };
+use crate::presented::Presented;
 use crate::principal::Principal;
 use crate::rejection::Rejection;
+use crate::schemes::SecuritySchemes;
 
 pub(super) const NOW: u64 = 1_700_000_000;
 pub(super) const ISSUER: &str = "https://idp.test/oauth2/token";
@@ -251,6 +254,8 @@ impl World {
             version: "1.0".into(),
             blocked: false,
             throttling_policy: None,
+            schemes: SecuritySchemes::default(),
+            base_paths: Box::new([]),
         };
         let operation = OperationGuard {
             secured: true,
@@ -280,7 +285,7 @@ impl World {
         let access = Access {
             api: &self.api,
             operation,
-            credential: CredentialHeader::Once(&credential),
+            presented: Presented::bearer(CredentialHeader::Once(&credential)),
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             endpoints: KeyTypes::BOTH,
         };
@@ -322,7 +327,7 @@ fn authentication_futures_are_send() {
     let access = Access {
         api: &world.api,
         operation: &world.operation,
-        credential: CredentialHeader::Once(&credential),
+        presented: Presented::bearer(CredentialHeader::Once(&credential)),
         client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         endpoints: KeyTypes::BOTH,
     };

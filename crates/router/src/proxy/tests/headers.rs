@@ -30,6 +30,7 @@ fn prepare(map: &mut HeaderMap, version: Version, identity: &[(HeaderName, Heade
         host: Some(&host),
         request_id: &REQUEST_ID,
         credential_header: Some(&AUTHORIZATION),
+        api_key_header: None,
         identity,
     };
     prepare_request_headers(map, version, &fwd).append_to(map);
@@ -57,6 +58,7 @@ fn forwarded_for_starts_a_chain_and_unmaps_ipv4_in_ipv6() {
         host: None,
         request_id: &REQUEST_ID,
         credential_header: None,
+        api_key_header: None,
         identity: &[],
     };
     map.insert("x-forwarded-host", HeaderValue::from_static("spoofed"));

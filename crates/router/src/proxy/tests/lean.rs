@@ -134,6 +134,7 @@ async fn send_to(
         host: None,
         request_id: &request_id,
         credential_header: None,
+        api_key_header: None,
         identity: &[],
     };
     let asserted = prepare_request_headers(&mut headers, Version::HTTP_11, &fwd);

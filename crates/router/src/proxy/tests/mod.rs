@@ -246,6 +246,7 @@ async fn proxy(
         host: host.as_ref(),
         request_id: &request_id,
         credential_header: Some(&AUTHORIZATION),
+        api_key_header: None,
         identity: &identity,
     };
     let asserted = prepare_request_headers(&mut parts.headers, parts.version, &fwd);
