@@ -1,6 +1,9 @@
 //! Shared fixtures for the Tollgate benches: synthetic deployments shaped like real ones.
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use http::{HeaderName, Method};
 use tollgate_enforcer::{ApiGuard, OperationGuard};
@@ -93,5 +96,13 @@ fn verb_name(verb: &Verb) -> &str {
     match verb {
         Verb::Any => "*",
         Verb::One(method) => method.as_str(),
+    }
+}
+
+/// Polls a future once, for checks that never wait on I/O (key managers with PEM keys).
+pub fn now_or_never<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("a PEM key manager never waits"),
     }
 }

@@ -9,15 +9,14 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use jsonwebtoken::{Algorithm as Jwt, EncodingKey, Header};
 use serde_json::{Value, json};
+use tollgate_benches::now_or_never;
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{AlgorithmSet, KeyManager, KeySource};
 use tollgate_enforcer::token::{Authenticator, TokenSettings};
@@ -83,14 +82,6 @@ fn fixture() -> Fixture {
         },
         key: HeaderValue::from_str(&key).expect("a header value"),
         claims,
-    }
-}
-
-/// Polls a future once: with a PEM key, a check never waits on I/O.
-fn now_or_never<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("a PEM key manager never waits"),
     }
 }
 

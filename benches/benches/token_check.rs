@@ -8,15 +8,14 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use jsonwebtoken::{Algorithm as Jwt, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::json;
+use tollgate_benches::now_or_never;
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::model::{
     AlgorithmSet, Application, KeyManager, KeyMapping, KeySource, KeyType, Subscription, SubscriptionStatus,
@@ -152,14 +151,6 @@ fn authenticator(capacity: u64, fixture: &Fixture) -> Authenticator {
     let authenticator = Authenticator::new(settings, SystemClock::shared(), metrics);
     authenticator.prepare(&fixture.data.key_managers);
     authenticator
-}
-
-/// Polls a future once: with PEM keys, a check never waits on I/O.
-fn now_or_never<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("a PEM key manager never waits"),
-    }
 }
 
 fn check(authenticator: &Authenticator, fixture: &Fixture, credential: &HeaderValue) -> bool {
