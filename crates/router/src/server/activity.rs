@@ -35,8 +35,8 @@ pub(super) struct Activity {
     head_since: AtomicU64,
     /// HTTP/2 frames arriving between requests (PING, SETTINGS) do not start a head.
     http2: AtomicBool,
-    /// An answer said `Connection: close` while the client may still be sending its body:
-    /// the close lingers (see `client_io`).
+    /// An HTTP/1.1 answer said `Connection: close` while the client may still be sending its
+    /// body: the close lingers (see `client_io`).
     unread_input: AtomicBool,
 }
 

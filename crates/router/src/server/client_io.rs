@@ -40,8 +40,6 @@ pub(super) struct ClientIo<IO> {
     waiting: bool,
     /// The send timeout passed: every later write fails too.
     timed_out: bool,
-    /// Linger on close (HTTP/1.1); see the module docs.
-    linger: bool,
     /// Set once the write side is shut down and the close lingers, until this deadline.
     lingering: Option<Pin<Box<Sleep>>>,
 }
@@ -64,15 +62,8 @@ impl<IO> ClientIo<IO> {
             stalled: None,
             waiting: false,
             timed_out: false,
-            linger: false,
             lingering: None,
         }
-    }
-
-    /// Lingers on close (for HTTP/1.1 connections).
-    pub(super) fn lingering_on_close(mut self) -> Self {
-        self.linger = true;
-        self
     }
 }
 
@@ -120,7 +111,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ClientIo<IO> {
         if this.lingering.is_none() {
             let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
             ready!(this.progress(polled, cx))?;
-            if !this.linger || !this.activity.has_unread_input() {
+            if !this.activity.has_unread_input() {
                 return Poll::Ready(Ok(()));
             }
             this.lingering = Some(Box::pin(tokio::time::sleep(LINGER)));

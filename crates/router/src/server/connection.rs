@@ -84,10 +84,7 @@ impl Served {
     {
         let activity = Activity::new(wire == Wire::Http2);
         let send_timeouts = self.errors.send_timeout.clone();
-        let mut io = ClientIo::new(io, activity.clone(), self.protocols.send_timeout, send_timeouts);
-        if wire != Wire::Http2 {
-            io = io.lingering_on_close();
-        }
+        let io = ClientIo::new(io, activity.clone(), self.protocols.send_timeout, send_timeouts);
         let peer = connection.peer;
         // One boxed future of the wire's kind: awaited in place, the three kinds would each
         // take room in every connection's task (about 10 KiB more per connection).
