@@ -7,7 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use tokio::process::Command;
-use tollgate_tests::Upstream;
+use tollgate_tests::{Upstream, eventually};
 
 use crate::support::{api, binary, gateway};
 
@@ -190,18 +190,13 @@ async fn the_sample_configuration_does_not_warn_about_a_key_manager_nobody_start
         .env("TOLLGATE_ADMIN__ADDRESS", "127.0.0.1:0")
         .env("TOLLGATE_SOURCE__PATH", root.join("config/apis").to_str().unwrap());
     let mut gw = setup.start_with_config(&root.join("config/gateway.toml")).await;
-    let fetched = |gw: &tollgate_tests::GatewayProcess| {
-        let gw = gw.admin();
-        async move {
-            let text = gw.get("/metrics").await.text();
-            text.lines().any(|l| l.starts_with("tollgate_jwks_fetches_total{") && !l.ends_with(" 0"))
-        }
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !fetched(&gw).await {
-        assert!(tokio::time::Instant::now() < deadline, "the sample key manager's JWKS was never fetched");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let admin = gw.admin();
+    let fetched = eventually(Duration::from_secs(30), async || {
+        let text = admin.get("/metrics").await.text();
+        text.lines().any(|l| l.starts_with("tollgate_jwks_fetches_total{") && !l.ends_with(" 0"))
+    })
+    .await;
+    assert!(fetched, "the sample key manager's JWKS was never fetched");
     assert_eq!(gw.stop().await.code(), Some(0));
     gw.logs().closed().await;
     let stderr = gw.logs().stderr_text();
