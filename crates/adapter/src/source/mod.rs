@@ -6,6 +6,7 @@ mod check;
 pub mod control_plane;
 mod directory;
 mod file;
+pub mod wso2_apim;
 
 use std::io;
 use std::path::PathBuf;
