@@ -86,7 +86,8 @@ impl FileSource {
         let (notify_tx, notify_rx) = mpsc::channel(1);
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             // Not the opens and reads of our own reloads (they would reload in a loop), but a
-            // notification error (events may have been lost) is a reason to look.
+            // notification error (events may have been lost) is a reason to look. Recursive:
+            // an apictl project's files (a changed `Definitions/swagger.yaml`) count too.
             if event.is_err() || event.is_ok_and(|event| is_change(event.kind)) {
                 // A full channel already holds a pending wake-up.
                 let _ = notify_tx.try_send(());
@@ -94,7 +95,7 @@ impl FileSource {
         })
         .map_err(|source| SourceError::Watch { path: self.dir.clone(), source })?;
         watcher
-            .watch(&self.dir, RecursiveMode::NonRecursive)
+            .watch(&self.dir, RecursiveMode::Recursive)
             .map_err(|source| SourceError::Watch { path: self.dir.clone(), source })?;
         let task = tokio::spawn(async move {
             let _watcher = watcher;
