@@ -19,6 +19,8 @@ pub enum Refusal {
         "mutual TLS needs client certificates, which an OpenAPI document alone cannot carry (use an apictl project with Client-certificates/)"
     )]
     ClientCertificatesOutsideProject,
+    #[error("mutual TLS without client certificates: the project's Client-certificates/ holds none")]
+    NoClientCertificates,
     #[error("client certificate {0:?} is named in client_certificates.json but its certificate file is missing")]
     ClientCertificateFile(String),
     #[error("security scheme type {0:?} of {1:?} is not supported")]

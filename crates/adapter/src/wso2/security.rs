@@ -73,11 +73,16 @@ impl Security {
     }
 
     /// With mutual TLS, the project's client certificates (`Client-certificates/`), each
-    /// with its WSO2 tier as `policy`; without it they are not needed and are left out.
+    /// with its WSO2 tier as `policy`, and none is refused (no client could ever pass);
+    /// without it they are not needed and are left out.
     pub(crate) fn accept_certificates(&mut self, certificates: &[CertificateFile]) -> Result<(), Refusal> {
-        if self.takes(MUTUAL_TLS) || self.takes(MUTUAL_TLS_MANDATORY) {
-            self.client_certificates = Some(certificates.iter().map(client_certificate).collect::<Result<_, _>>()?);
+        if !(self.takes(MUTUAL_TLS) || self.takes(MUTUAL_TLS_MANDATORY)) {
+            return Ok(());
         }
+        if certificates.is_empty() {
+            return Err(Refusal::NoClientCertificates);
+        }
+        self.client_certificates = Some(certificates.iter().map(client_certificate).collect::<Result<_, _>>()?);
         Ok(())
     }
 
