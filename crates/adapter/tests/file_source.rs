@@ -313,3 +313,42 @@ fn check_shows_what_each_wso2_input_became() {
     );
     assert_eq!(report.wso2.len(), 2);
 }
+
+#[test]
+fn hostile_wso2_inputs_are_rejected_by_name_while_the_rest_serves() {
+    let dir = tempdir();
+    write(dir.path(), "model.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    let deep = format!("{{\"openapi\": \"3.0.0\", \"x\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    write(dir.path(), "deep.json", &deep);
+    write(
+        dir.path(),
+        "aliases.yaml",
+        "openapi: 3.0.0\na: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
+    );
+    project(dir.path(), "big", &[("api.yaml", "type: api\n".to_owned())]);
+    let big = fs::File::create(dir.path().join("big/Definitions.json")).unwrap_or_else(|e| panic!("{e}"));
+    big.set_len(5 * 1024 * 1024).unwrap_or_else(|e| panic!("{e}"));
+    project(dir.path(), "latin1", &[("api.yaml", "type: api\n".to_owned())]);
+    fs::write(dir.path().join("latin1/api.yaml"), b"type: api\ndata: {name: caf\xe9}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        project(dir.path(), "loop", &[("api.yaml", "type: api\n".to_owned())]);
+        std::os::unix::fs::symlink(dir.path().join("loop"), dir.path().join("loop/Definitions"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let applier = applier(SourceKind::File);
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(1)));
+    assert_eq!(served_ids(&source, &applier), ["a"]);
+    let status = applier.status().load();
+    let errors: Vec<&str> = status.rejected.iter().map(|r| r.error.as_str()).collect();
+    let has = |prefix: &str, part: &str| errors.iter().any(|e| e.starts_with(prefix) && e.contains(part));
+    assert!(has("big/: ", "Definitions.json is 5242880 bytes; the limit is 4194304"), "{errors:?}");
+    assert!(has("latin1/: ", "\"api.yaml\" is not valid UTF-8 text"), "{errors:?}");
+    assert!(has("deep.json: ", "recursion limit"), "{errors:?}");
+    assert!(has("aliases.yaml: ", "alias"), "{errors:?}");
+    #[cfg(unix)]
+    assert!(has("loop/: ", "Definitions: symbolic links to directories are not followed"), "{errors:?}");
+}

@@ -317,7 +317,7 @@ fn api_yaml_mutual_tls_and_api_keys_carry_over_with_the_projects_client_certific
     let refused = refusal(api_from_project(&project(&missing), &Placement::default()));
     assert_eq!(refused, Refusal::ClientCertificateFile("mtls-cert2".into()), "mtls-cert2.crt is not in the project");
 
-    let text = String::from_utf8(certificates.clone()).unwrap_or_default();
+    let text = String::from_utf8(certificates).unwrap_or_default();
     let one = text.replacen("\"tierName\": \"\"", "\"tierName\": \"Gold\"", 1).replace("mtls-cert2", "mtls-cert1");
     let dto = api_from_project(&project(&files(one.as_bytes(), "mtls-cert1.crt")), &Placement::default());
     let dto = dto.unwrap_or_else(|e| panic!("{e}"));
