@@ -48,7 +48,9 @@ const REFUSED: [(&str, &str); 27] = [
     ("rec1-PizzaShackAPI/", "operation policy jsonToXML on POST /order is not supported"),
 ];
 
-/// The refused runtime artifacts beyond [`REFUSED`] (they share its shape).
+/// The refused runtime artifacts beyond [`REFUSED`] (they share its shape). The artifacts'
+/// `deployments.json` and `env_properties.json` are refused as documents: they describe a
+/// runtime-artifacts zip, which the `wso2-apim` source reads.
 const REFUSED_ARTIFACTS: [(&str, &str); 2] = [
     ("rec1-StarWarsAPI/", "API type GRAPHQL is not supported"),
     ("rec2-PizzaShackAPI/", "operation policy jsonValidator on POST /order is not supported"),
@@ -114,6 +116,8 @@ fn lay_out_runtime_artifacts(apis: &Path) {
     copy(apis, "rec1-StarWarsAPI/api.json", "runtime-artifacts/rec1-StarWarsAPI-1.0.0-graphql-api.json");
     copy(apis, "base/api.json", "runtime-artifacts/base-TestAPI-1.0.0-wildcard-api.json");
     copy(apis, "base/Definitions/swagger.json", "runtime-artifacts/base-TestAPI-1.0.0-wildcard-swagger.json");
+    copy(apis, "rec2-deployments.json", "runtime-artifacts/rec2-deployments.json");
+    copy(apis, "rec2-env_properties.json", "runtime-artifacts/rec2-env_properties.json");
 }
 
 /// The model.md documents the served fixtures need: the key manager of `issuer`, application
@@ -179,7 +183,12 @@ async fn every_fixture_serves_as_the_api_it_describes_or_is_refused_naming_the_f
         assert_eq!(entity, "api", "{input}");
         assert!(error.starts_with(input) && error.contains(reason), "{input}: {error}");
     }
-    assert_eq!(rejected.len(), REFUSED.len() + REFUSED_ARTIFACTS.len(), "{rejected:?}");
+    for (file, kind) in [("rec2-deployments.json", "deployments"), ("rec2-env_properties.json", "env_properties")] {
+        let shown = rejected.iter().find(|(_, id, _)| id == file).unwrap_or_else(|| panic!("{file}: {rejected:?}"));
+        assert_eq!(shown.0, "document");
+        assert!(shown.2.contains(&format!("a WSO2 \"{kind}\" file is not a definition of its own")), "{shown:?}");
+    }
+    assert_eq!(rejected.len(), REFUSED.len() + REFUSED_ARTIFACTS.len() + 2, "{rejected:?}");
     let refused = (REFUSED.len() + REFUSED_ARTIFACTS.len()) as f64;
     assert_eq!(gw.metric("tollgate_config_rejected_total{entity=\"api\"}").await, Some(refused));
     let logs = gw.logs().stderr_text();

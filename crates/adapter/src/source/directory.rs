@@ -265,6 +265,12 @@ enum FileError {
     /// key must not be served as if it were absent). Every one found, with its suggestion.
     #[error("{}", .0.join("; "))]
     UnknownKeys(Vec<String>),
+    /// A WSO2 file that is not an input of its own.
+    #[error(
+        "a WSO2 {0:?} file is not a definition of its own: an api.yaml belongs in an apictl project directory \
+         (with Definitions/swagger.yaml); runtime-artifacts metadata is read by the wso2-apim source"
+    )]
+    Wso2Envelope(String),
 }
 
 fn parse(input: &Input) -> Result<Document, FileError> {
@@ -275,6 +281,9 @@ fn parse(input: &Input) -> Result<Document, FileError> {
     let text = std::str::from_utf8(bytes).map_err(|_| FileError::Utf8)?;
     if text.trim().is_empty() {
         return Ok(Document::default());
+    }
+    if let Some(kind) = wso2_files::wso2_envelope(&input.name, bytes) {
+        return Err(FileError::Wso2Envelope(kind));
     }
     let document = match input.name.ends_with(".json") {
         true => Document::from_json(bytes)?,

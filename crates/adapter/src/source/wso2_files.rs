@@ -73,6 +73,9 @@ pub(crate) struct Wso2Mapping {
 struct Probe {
     openapi: Option<IgnoredAny>,
     swagger: Option<IgnoredAny>,
+    /// WSO2's envelope (`{"type": "api", "data": ...}`); never a model.md key.
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 // === impl Wso2Mapping ===
@@ -135,6 +138,13 @@ impl Wso2Form {
 /// then reported by the model's decoder.
 pub(crate) fn is_openapi(name: &str, bytes: &[u8]) -> bool {
     crate::wso2::decode_file::<Probe>(name, bytes).is_ok_and(|probe| probe.openapi.is_some() || probe.swagger.is_some())
+}
+
+/// The `type` of a WSO2 file that is not an input of its own (an `api.yaml` outside its
+/// project, the runtime artifacts' `deployments.json`), so that it is refused saying so
+/// rather than as a model document with unknown keys.
+pub(crate) fn wso2_envelope(name: &str, bytes: &[u8]) -> Option<String> {
+    crate::wso2::decode_file::<Probe>(name, bytes).ok()?.kind
 }
 
 /// Whether `dir` is an apictl project: it holds `api.yaml`, `api.yml` or `api.json`.

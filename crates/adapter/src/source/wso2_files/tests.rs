@@ -89,3 +89,10 @@ fn a_mapped_api_is_handed_over_without_absent_fields() {
     assert_eq!(value["id"], "P:1");
     assert!(value.get("cors").is_none() && value["operations"][0].get("throttlingPolicy").is_none(), "{value}");
 }
+
+#[test]
+fn a_wso2_envelope_is_told_apart_from_a_model_document() {
+    assert_eq!(wso2_envelope("a.json", br#"{"type": "deployments", "data": {}}"#), Some("deployments".to_owned()));
+    assert_eq!(wso2_envelope("api.yaml", b"type: api\ndata: {name: x}\n"), Some("api".to_owned()));
+    assert_eq!(wso2_envelope("a.yaml", b"apis: []\n"), None);
+}
