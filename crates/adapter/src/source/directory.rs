@@ -134,11 +134,7 @@ impl DirectoryLoader {
 impl CachedFile {
     /// Parses a changed file; when it does not parse, the last document that did stays.
     fn parse(input: &Input, hash: u64, previous: Option<CachedFile>) -> Self {
-        let wso2 = wso2_mapping(input);
-        let parsed = match &wso2 {
-            Some(mapping) => mapping.document(&input.name),
-            None => parse(input).map_err(|error| Rejected::document(input.name.clone(), error)),
-        };
+        let (parsed, wso2) = decode(input);
         match parsed {
             Ok(document) => CachedFile { hash, document: Some(document), error: None, wso2 },
             Err(error) => {
@@ -241,15 +237,18 @@ fn content_hash(input: &Input) -> u64 {
     hasher.finish()
 }
 
-/// A project, or a file that is an OpenAPI document: what it maps to.
-fn wso2_mapping(input: &Input) -> Option<Wso2Mapping> {
-    match &input.content {
-        Content::Project(files) => Some(Wso2Mapping::of_project(files)),
-        Content::File(Ok(bytes)) if wso2_files::is_openapi(&input.name, bytes) => {
-            Some(Wso2Mapping::of_openapi(&input.name, bytes))
+/// An input's document, or why it is rejected; for a project or an OpenAPI document, what
+/// it maps to as well.
+fn decode(input: &Input) -> (Result<Document, Rejected>, Option<Wso2Mapping>) {
+    let name = &input.name;
+    let mapping = match &input.content {
+        Content::Project(files) => Wso2Mapping::of_project(files),
+        Content::File(Ok(bytes)) if wso2_files::is_openapi(name, bytes) => Wso2Mapping::of_openapi(name, bytes),
+        Content::File(bytes) => {
+            return (parse(name, bytes).map_err(|error| Rejected::document(name.clone(), error)), None);
         }
-        Content::File(_) => None,
-    }
+    };
+    (mapping.document(name), Some(mapping))
 }
 
 /// Why one file could not be read.
@@ -273,19 +272,17 @@ enum FileError {
     Wso2Envelope(String),
 }
 
-fn parse(input: &Input) -> Result<Document, FileError> {
-    let bytes = match &input.content {
-        Content::File(bytes) => bytes.as_ref().map_err(|e| FileError::Read(e.to_string()))?,
-        Content::Project(_) => return Ok(Document::default()),
-    };
+/// A model.md document (`name` says whether it is JSON).
+fn parse(name: &str, bytes: &io::Result<Vec<u8>>) -> Result<Document, FileError> {
+    let bytes = bytes.as_ref().map_err(|e| FileError::Read(e.to_string()))?;
     let text = std::str::from_utf8(bytes).map_err(|_| FileError::Utf8)?;
     if text.trim().is_empty() {
         return Ok(Document::default());
     }
-    if let Some(kind) = wso2_files::wso2_envelope(&input.name, bytes) {
+    if let Some(kind) = wso2_files::wso2_envelope(name, bytes) {
         return Err(FileError::Wso2Envelope(kind));
     }
-    let document = match input.name.ends_with(".json") {
+    let document = match name.ends_with(".json") {
         true => Document::from_json(bytes)?,
         false => Document::from_yaml(text)?,
     };
