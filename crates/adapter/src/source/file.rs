@@ -26,6 +26,9 @@ pub const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
 /// already defined by an earlier file is rejected; a file that does not parse, or that holds
 /// a key the model does not have (model.md), is rejected as a whole (naming it, and the key
 /// with the nearest known one) while the others apply. Dotfiles and other files are ignored.
+/// WSO2 definitions serve beside them: apictl project directories and OpenAPI documents with
+/// `x-wso2-*` extensions, each one Api (contract/wso2.md, "WSO2 definitions in the file
+/// source").
 ///
 /// The revision is the number of successful loads, from 1.
 #[derive(Debug)]
