@@ -10,6 +10,7 @@ mod cli;
 mod configuration;
 mod control_plane;
 mod files;
+mod files_wso2;
 mod forwarding;
 mod framing;
 mod keep_alive;

@@ -186,3 +186,169 @@ fn model_fields_not_served_yet_are_known_keys_not_misspelt_ones() {
     let errors: Vec<String> = check_directory(dir.path()).errors.into_iter().map(|e| e.error).collect();
     assert_eq!(errors, ["a.yaml: api \"a\": clientCertificates[0].alais: unknown key; did you mean `alias`?"]);
 }
+
+// === WSO2 definitions ===
+
+fn fixture(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wso2").join(path);
+    fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// `dir/name/` as an apictl project: each `(file, text)` under it.
+fn project(dir: &Path, name: &str, files: &[(&str, String)]) {
+    for (file, text) in files {
+        let path = dir.join(name).join(file);
+        fs::create_dir_all(path.parent().unwrap_or(dir)).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+fn pizzashack(dir: &Path) {
+    project(
+        dir,
+        "PizzaShackAPI-1.0.0",
+        &[
+            ("api.yaml", fixture("apictl/tooling-PizzaShackAPI-1.0.0-api.yaml")),
+            ("Definitions/swagger.yaml", fixture("apictl/tooling-PizzaShackAPI-1.0.0-swagger.yaml")),
+            ("deployment_environments.yaml", fixture("apictl/tooling-default_deployment_environments.yaml")),
+        ],
+    );
+}
+
+#[test]
+fn wso2_projects_and_openapi_documents_serve_beside_model_documents_and_refusals_name_file_and_feature() {
+    let dir = tempdir();
+    write(dir.path(), "model.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    pizzashack(dir.path());
+    write(dir.path(), "export.yaml", &fixture("openapi/tooling-apim-export-openAPI3-scopes-bindings.yaml"));
+    write(dir.path(), "backend.yaml", &fixture("openapi/cc-it-backend_security.yaml"));
+    project(dir.path(), "graphql", &[("api.yaml", fixture("apiyaml/cc-unit-graphql_api.yaml"))]);
+    fs::create_dir(dir.path().join("not-a-project")).unwrap_or_else(|e| panic!("{e}"));
+    let applier = applier(SourceKind::File);
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(1)));
+    let mut served = served_ids(&source, &applier);
+    served.sort();
+    assert_eq!(served, ["39325037-1508-4398-a358-e551927ff075", "Swagger Petstore New:1.0.0", "a"]);
+    let status = applier.status().load();
+    let rejected: Vec<_> = status.rejected.iter().map(|r| (r.entity, r.id.as_str(), r.error.as_str())).collect();
+    assert_eq!(
+        rejected,
+        [
+            (
+                EntityKind::Api,
+                "backend.yaml",
+                "backend.yaml: WSO2 OpenAPI definition: backend credentials (endpoint security) are not supported yet"
+            ),
+            (
+                EntityKind::Api,
+                "graphql/",
+                "graphql/: WSO2 apictl project: API type GRAPHQL is not supported (only HTTP/REST APIs are served)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_changed_definition_remaps_its_project_and_a_refused_change_keeps_the_last_good_version() {
+    let dir = tempdir();
+    pizzashack(dir.path());
+    let applier = applier(SourceKind::File);
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(1)));
+    let operations = |applier: &tollgate_adapter::Applier| {
+        let snapshot = applier.store().load();
+        snapshot.map(|s| s.routes.apis().map(|api| api.operations.len()).sum::<usize>()).unwrap_or_default()
+    };
+    assert_eq!(operations(&applier), 5);
+    let api_yaml = dir.path().join("PizzaShackAPI-1.0.0/api.yaml");
+    let text = fixture("apictl/tooling-PizzaShackAPI-1.0.0-api.yaml");
+    fs::write(&api_yaml, text.replace("securityScheme:", "securityScheme:\n   - basic_auth"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(2)));
+    assert_eq!(operations(&applier), 5, "the last good version stays served");
+    let status = applier.status().load();
+    assert_eq!(status.rejected.len(), 1);
+    assert!(status.rejected[0].error.ends_with("security scheme basic_auth is not supported"), "{:?}", status.rejected);
+    fs::write(&api_yaml, fixture("apictl/tooling-PizzaShackAPI-1.0.0-api.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    // A change of the definition alone re-maps the project too.
+    let swagger = dir.path().join("PizzaShackAPI-1.0.0/Definitions/swagger.yaml");
+    let definition = fixture("apictl/tooling-PizzaShackAPI-1.0.0-swagger.yaml");
+    fs::write(&swagger, definition.replace("x-wso2-basePath", "x-wso2-request-interceptor: {}\nx-wso2-basePath"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(3)));
+    let status = applier.status().load();
+    assert!(
+        status.rejected.iter().any(|r| r.error.ends_with("extension x-wso2-request-interceptor is not supported")),
+        "{:?}",
+        status.rejected
+    );
+}
+
+#[test]
+fn check_shows_what_each_wso2_input_became() {
+    let dir = tempdir();
+    pizzashack(dir.path());
+    write(dir.path(), "backend.yaml", &fixture("openapi/cc-it-backend_security.yaml"));
+    let report = check_directory(dir.path());
+    let shown = report.to_string();
+    assert!(!report.is_ok(), "a refusal is an error of the report");
+    assert!(
+        shown.contains(
+            "PizzaShackAPI-1.0.0/ (apictl project): api \"39325037-1508-4398-a358-e551927ff075\" at /pizzashack/1.0.0"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("    security: oauth2, oauth_basic_auth_api_key_mandatory\n"), "{shown}");
+    assert!(shown.contains("    GET /menu secured, tier Unlimited\n"), "{shown}");
+    assert!(
+        shown.contains("    production: https://localhost:9443/am/sample/pizzashack/v1/api/ (load_balance)\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  backend.yaml (OpenAPI definition): refused: backend credentials (endpoint security) are not supported yet"),
+        "{shown}"
+    );
+    assert_eq!(report.wso2.len(), 2);
+}
+
+#[test]
+fn hostile_wso2_inputs_are_rejected_by_name_while_the_rest_serves() {
+    let dir = tempdir();
+    write(dir.path(), "model.yaml", &format!("apis:\n{}", api_yaml("a", "/a")));
+    let deep = format!("{{\"openapi\": \"3.0.0\", \"x\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    write(dir.path(), "deep.json", &deep);
+    write(
+        dir.path(),
+        "aliases.yaml",
+        "openapi: 3.0.0\na: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
+    );
+    project(dir.path(), "big", &[("api.yaml", "type: api\n".to_owned())]);
+    let big = fs::File::create(dir.path().join("big/Definitions.json")).unwrap_or_else(|e| panic!("{e}"));
+    big.set_len(5 * 1024 * 1024).unwrap_or_else(|e| panic!("{e}"));
+    project(dir.path(), "latin1", &[("api.yaml", "type: api\n".to_owned())]);
+    fs::write(dir.path().join("latin1/api.yaml"), b"type: api\ndata: {name: caf\xe9}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        project(dir.path(), "loop", &[("api.yaml", "type: api\n".to_owned())]);
+        std::os::unix::fs::symlink(dir.path().join("loop"), dir.path().join("loop/Definitions"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let applier = applier(SourceKind::File);
+    let source =
+        FileSource::new(dir.path(), engine(&applier, EngineSettings::default())).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(source.load_once().ok(), Some(Some(1)));
+    assert_eq!(served_ids(&source, &applier), ["a"]);
+    let status = applier.status().load();
+    let errors: Vec<&str> = status.rejected.iter().map(|r| r.error.as_str()).collect();
+    let has = |prefix: &str, part: &str| errors.iter().any(|e| e.starts_with(prefix) && e.contains(part));
+    assert!(has("big/: ", "Definitions.json is 5242880 bytes; the limit is 4194304"), "{errors:?}");
+    assert!(has("latin1/: ", "\"api.yaml\" is not valid UTF-8 text"), "{errors:?}");
+    assert!(has("deep.json: ", "recursion limit"), "{errors:?}");
+    assert!(has("aliases.yaml: ", "alias"), "{errors:?}");
+    #[cfg(unix)]
+    assert!(has("loop/: ", "Definitions: symbolic links to directories are not followed"), "{errors:?}");
+}

@@ -116,7 +116,7 @@ fn openapi_apim_export_maps_with_its_scopes_tiers_and_disabled_cors() {
     let (dto, api) = served(api_from_openapi(&openapi(path)));
     assert_eq!(dto.id.as_deref(), Some("Swagger Petstore New:1.0.0"));
     assert_eq!(base_paths(&api), ["/test/1.0.0"]);
-    assert_eq!(schemes(&dto), ["oauth2"]);
+    assert_eq!(schemes(&dto), ["oauth2", "oauth_basic_auth_api_key_mandatory"], "WSO2's values as they are");
     assert_eq!(
         operations(&dto),
         [
@@ -135,9 +135,7 @@ fn openapi_documents_refused_for_a_feature_name_it() {
     let cases = [
         ("openapi/cc-endpoint_by_reference_sample.yaml", Refusal::BackendCredentials),
         ("openapi/cc-it-backend_security.yaml", Refusal::BackendCredentials),
-        ("openapi/cc-it-api_key.yaml", Refusal::SchemeNotServedYet("api_key")),
-        ("openapi/cc-security_sample.yaml", Refusal::SchemeNotServedYet("api_key")),
-        ("openapi/cc-it-mutual_ssl.yaml", Refusal::SchemeNotServedYet("api_key")),
+        ("openapi/cc-security_sample.yaml", Refusal::ApiKeyNames("X-API-KEY, X-API-KEY-Q".into())),
         ("openapi/cc-it-circuit_breakers.yaml", Refusal::CircuitBreakers),
         ("openapi/cc-unit-openapi_with_endpoint_ref.yaml", Refusal::CircuitBreakers),
         ("openapi/cc-it-prod_sand_diff_endpoints.yaml", Refusal::PerResourceEndpoints("/pet/findByTags".into())),
@@ -154,6 +152,29 @@ fn openapi_documents_refused_for_a_feature_name_it() {
             "{path} in a project"
         );
     }
+}
+
+#[test]
+fn openapi_api_key_scheme_maps_with_its_header_name() {
+    let path = "openapi/cc-it-api_key.yaml";
+    let (dto, _) = served(api_from_project(&project_around(path), &Placement::default()));
+    assert_eq!(schemes(&dto), ["api_key"]);
+    assert_eq!(dto.api_key_header.as_deref(), Some("x-api-key"));
+    assert_eq!(
+        operations(&dto),
+        [op("GET", "/jwtheader", true, &[], None), op("GET", "/pet/{petId}", true, &[], None)],
+        "API-key requirements carry no scopes"
+    );
+    let expected = Refusal::BasePath { base_path: "/v2".into(), version: "1.0.5".into() };
+    assert_eq!(refusal(api_from_openapi(&openapi(path))), expected, "alone, its base path lacks the version");
+}
+
+#[test]
+fn openapi_mutual_tls_is_refused_without_client_certificates_alone_or_in_a_project_that_has_none() {
+    let path = "openapi/cc-it-mutual_ssl.yaml";
+    assert_eq!(refusal(api_from_openapi(&openapi(path))), Refusal::ClientCertificatesOutsideProject);
+    let in_project = api_from_project(&project_around(path), &Placement::default());
+    assert_eq!(refusal(in_project), Refusal::NoClientCertificates);
 }
 
 #[test]
@@ -267,7 +288,7 @@ fn api_yaml_files_refused_for_their_type_policies_or_security() {
         ("apiyaml/cc-unit-graphql_api.yaml", Refusal::ApiType("GRAPHQL".into())),
         ("apiyaml/cc-unit-ws_api_failover.yaml", Refusal::ApiType("WS".into())),
         ("apiyaml/cc-unit-ws_api_loadbalance.yaml", Refusal::ApiType("WS".into())),
-        ("apiyaml/cc-it-mutual_ssl_api.yaml", Refusal::SchemeNotServedYet("api_key")),
+        ("apiyaml/cc-it-mutual_ssl_api.yaml", Refusal::NoClientCertificates),
         (
             "apiyaml/cc-it-api_policies.yaml",
             Refusal::OperationPolicy {
@@ -280,6 +301,53 @@ fn api_yaml_files_refused_for_their_type_policies_or_security() {
     for (path, expected) in cases {
         assert_eq!(refusal(api_from_project(&api_yaml_project(path), &Placement::default())), expected, "{path}");
     }
+}
+
+#[test]
+fn api_yaml_mutual_tls_and_api_keys_carry_over_with_the_projects_client_certificates() {
+    let certificates = fixture("runtime-artifacts/rec2-client_certificates.json");
+    let files = |index: &[u8], crt: &str| {
+        vec![
+            entry("MutualSSL/api.yaml", fixture("apiyaml/cc-it-mutual_ssl_api.yaml")),
+            entry("MutualSSL/Client-certificates/client_certificates.json", index.to_vec()),
+            entry(&format!("MutualSSL/Client-certificates/{crt}"), b"-----BEGIN CERTIFICATE-----".to_vec()),
+        ]
+    };
+    let missing = files(&certificates, "mtls-cert1.crt");
+    let refused = refusal(api_from_project(&project(&missing), &Placement::default()));
+    assert_eq!(refused, Refusal::ClientCertificateFile("mtls-cert2".into()), "mtls-cert2.crt is not in the project");
+
+    let text = String::from_utf8(certificates).unwrap_or_default();
+    let one = text.replacen("\"tierName\": \"\"", "\"tierName\": \"Gold\"", 1).replace("mtls-cert2", "mtls-cert1");
+    let dto = api_from_project(&project(&files(one.as_bytes(), "mtls-cert1.crt")), &Placement::default());
+    let dto = dto.unwrap_or_else(|e| panic!("{e}"));
+    let all = ["oauth2", "api_key", "mutualssl", "mutualssl_mandatory", "oauth_basic_auth_api_key_mandatory"];
+    assert_eq!(schemes(&dto), all);
+    let certificates = dto.client_certificates.clone().unwrap_or_default();
+    let shown: Vec<(String, String, Option<String>)> = certificates
+        .iter()
+        .map(|c| {
+            let text = |t: &Option<std::borrow::Cow<'_, str>>| t.as_deref().unwrap_or_default().to_owned();
+            (text(&c.alias), text(&c.certificate), c.policy.as_deref().map(str::to_owned))
+        })
+        .collect();
+    let pem = "-----BEGIN CERTIFICATE-----".to_owned();
+    assert_eq!(
+        shown,
+        [("mtls-cert1".into(), pem.clone(), Some("Gold".into())), ("mtls-cert1".into(), pem, None)],
+        "each entry with its PEM and its tier as policy"
+    );
+}
+
+#[test]
+fn a_certificate_reference_that_is_a_path_is_refused_by_name() {
+    let index = br#"{"type": "client_certificates", "data": [{"alias": "a", "certificate": "../../etc/passwd"}]}"#;
+    let files = [
+        entry("P/api.yaml", fixture("apiyaml/cc-it-mutual_ssl_api.yaml")),
+        entry("P/Client-certificates/client_certificates.json", index.to_vec()),
+    ];
+    let error = ApiProject::from_files(&files).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("\"../../etc/passwd\"") && error.contains("not a path"), "{error}");
 }
 
 #[test]
@@ -343,7 +411,7 @@ fn apictl_pizzashack_project_maps_with_its_operations_and_endpoints() {
     let (dto, api) = served(api_from_project(&project, &placement.unwrap_or_default()));
     assert_eq!(dto.id.as_deref(), Some("39325037-1508-4398-a358-e551927ff075"));
     assert_eq!(base_paths(&api), ["/pizzashack/1.0.0"]);
-    assert_eq!(schemes(&dto), ["oauth2"]);
+    assert_eq!(schemes(&dto), ["oauth2", "oauth_basic_auth_api_key_mandatory"], "WSO2's values as they are");
     let unlimited = Some("Unlimited");
     assert_eq!(
         operations(&dto),

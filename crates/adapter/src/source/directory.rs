@@ -1,4 +1,5 @@
-//! Reading a directory of partial snapshots into one document.
+//! Reading a directory of partial snapshots, apictl projects and WSO2 OpenAPI documents
+//! into one document.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -10,14 +11,20 @@ use std::{fs, io};
 use crate::dto::{DecodeError, Document, MAX_DOCUMENT_BYTES};
 use crate::rejected::Rejected;
 use crate::validate::unknown_keys;
+use crate::wso2::Entry;
 
 use super::SourceError;
+use super::wso2_files::{self, ProjectError, Wso2Mapping};
 
-/// Loads a directory of `.yaml`/`.yml`/`.json` partial snapshots, merged in file-name order.
+/// Loads a directory of `.yaml`/`.yml`/`.json` partial snapshots, merged in file-name order,
+/// beside WSO2 definitions: an OpenAPI 3 / Swagger 2 file (a top-level `openapi` or `swagger`
+/// key) and an apictl project directory (holding `api.yaml`, `api.yml` or `api.json`) each
+/// become one Api through the WSO2 mapping ([`wso2_files`]).
 ///
 /// A file that cannot be parsed, or that holds a key the model does not have, is rejected as
-/// a whole; until it is fixed, the entities it last held (if it ever parsed) stay served.
-/// Dotfiles and other extensions are ignored.
+/// a whole, and so is a WSO2 input that is refused; until it is fixed, the entities it last
+/// held (if it ever parsed) stay served. Dotfiles, other extensions and directories that
+/// are not projects are ignored.
 #[derive(Debug)]
 pub(crate) struct DirectoryLoader {
     dir: PathBuf,
@@ -46,14 +53,30 @@ struct CachedFile {
     hash: u64,
     /// The last document this file parsed to.
     document: Option<Document>,
-    /// Why the current content does not parse.
-    error: Option<String>,
+    /// Why the current content does not parse (or, for a WSO2 input, is refused).
+    error: Option<Rejected>,
+    /// What a WSO2 input's current content maps to.
+    wso2: Option<Wso2Mapping>,
 }
 
+/// One input of the directory: a file, or an apictl project (named `<directory>/`).
 #[derive(Debug)]
 struct Input {
     name: String,
-    bytes: io::Result<Vec<u8>>,
+    content: Content,
+}
+
+#[derive(Debug)]
+enum Content {
+    File(io::Result<Vec<u8>>),
+    Project(Result<Vec<Entry>, ProjectError>),
+}
+
+/// What [`relevant_entries`] found under a name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Found {
+    File(PathBuf),
+    Project(PathBuf),
 }
 
 // === impl DirectoryLoader ===
@@ -87,7 +110,7 @@ impl DirectoryLoader {
                 previous => CachedFile::parse(&input, *hash, previous),
             };
             if let Some(error) = &file.error {
-                merged.errors.push(Rejected::document(input.name.clone(), error));
+                merged.errors.push(error.clone());
             }
             if let Some(document) = &file.document {
                 merged.append(document.clone().with_origin(&Arc::from(input.name.as_str())));
@@ -96,6 +119,14 @@ impl DirectoryLoader {
         }
         merged
     }
+
+    /// What each WSO2 input of the last load maps to, by input name.
+    pub(crate) fn wso2_mappings(&self) -> Vec<(String, Wso2Mapping)> {
+        let mut mappings: Vec<(String, Wso2Mapping)> =
+            self.files.iter().filter_map(|(name, file)| Some((name.clone(), file.wso2.clone()?))).collect();
+        mappings.sort_by(|a, b| a.0.cmp(&b.0));
+        mappings
+    }
 }
 
 // === impl CachedFile ===
@@ -103,11 +134,12 @@ impl DirectoryLoader {
 impl CachedFile {
     /// Parses a changed file; when it does not parse, the last document that did stays.
     fn parse(input: &Input, hash: u64, previous: Option<CachedFile>) -> Self {
-        match parse(input) {
-            Ok(document) => CachedFile { hash, document: Some(document), error: None },
+        let (parsed, wso2) = decode(input);
+        match parsed {
+            Ok(document) => CachedFile { hash, document: Some(document), error: None, wso2 },
             Err(error) => {
                 let document = previous.and_then(|previous| previous.document);
-                CachedFile { hash, document, error: Some(error.to_string()) }
+                CachedFile { hash, document, error: Some(error), wso2 }
             }
         }
     }
@@ -117,30 +149,51 @@ impl CachedFile {
 
 impl Fingerprint {
     /// The relevant files' names, sizes and modification times, in name order.
+    /// A project's files count one by one; one that cannot be listed counts as a marker.
     pub(crate) fn of(dir: &Path) -> io::Result<Self> {
         let mut files = Vec::new();
-        for (name, path) in relevant_files(dir)? {
-            let metadata = fs::metadata(&path)?;
-            files.push((name, metadata.len(), metadata.modified().ok()));
+        for (name, found) in relevant_entries(dir)? {
+            match found {
+                Found::File(path) => files.push(stamp(name, &path)?),
+                Found::Project(path) => match wso2_files::project_files(&path) {
+                    Ok(inner) => {
+                        for (inner, path) in inner {
+                            files.push(stamp(format!("{name}{inner}"), &path)?);
+                        }
+                    }
+                    Err(error) => files.push((format!("{name}: {error}"), u64::MAX, None)),
+                },
+            }
         }
         Ok(Fingerprint(files))
     }
 }
 
-/// The `.yaml`/`.yml`/`.json` regular files (symlinks followed) of `dir`, not dotfiles,
-/// sorted by name.
-pub(crate) fn relevant_files(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
-    let mut files = Vec::new();
+fn stamp(name: String, path: &Path) -> io::Result<(String, u64, Option<SystemTime>)> {
+    let metadata = fs::metadata(path)?;
+    Ok((name, metadata.len(), metadata.modified().ok()))
+}
+
+/// The `.yaml`/`.yml`/`.json` regular files (symlinks followed) of `dir` and its apictl
+/// project directories (named `<directory>/`), not dotfiles, sorted by name.
+pub(crate) fn relevant_entries(dir: &Path) -> io::Result<Vec<(String, Found)>> {
+    let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else { continue };
         let path = entry.path();
-        if is_config_name(&name) && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            files.push((name, path));
+        let Ok(metadata) = fs::metadata(&path) else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        if metadata.is_file() && is_config_name(&name) {
+            found.push((name, Found::File(path)));
+        } else if metadata.is_dir() && wso2_files::is_project(&path) {
+            found.push((format!("{name}/"), Found::Project(path)));
         }
     }
-    files.sort();
-    Ok(files)
+    found.sort();
+    Ok(found)
 }
 
 fn is_config_name(name: &str) -> bool {
@@ -148,8 +201,15 @@ fn is_config_name(name: &str) -> bool {
 }
 
 fn read_inputs(dir: &Path) -> Result<Vec<Input>, SourceError> {
-    let files = relevant_files(dir).map_err(|source| SourceError::Directory { path: dir.to_owned(), source })?;
-    Ok(files.into_iter().map(|(name, path)| Input { name, bytes: read_bounded(&path) }).collect())
+    let found = relevant_entries(dir).map_err(|source| SourceError::Directory { path: dir.to_owned(), source })?;
+    Ok(found.into_iter().map(|(name, found)| Input { name, content: read(&found) }).collect())
+}
+
+fn read(found: &Found) -> Content {
+    match found {
+        Found::File(path) => Content::File(read_bounded(path)),
+        Found::Project(path) => Content::Project(wso2_files::read_project(path)),
+    }
 }
 
 fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
@@ -165,12 +225,30 @@ fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
 
 fn content_hash(input: &Input) -> u64 {
     let mut hasher = DefaultHasher::new();
-    match &input.bytes {
-        Ok(bytes) => bytes.hash(&mut hasher),
-        // An unreadable file never equals a readable one, nor the previous failure.
-        Err(error) => (u64::MAX, error.to_string()).hash(&mut hasher),
+    // An unreadable input never equals a readable one, nor the previous failure.
+    match &input.content {
+        Content::File(Ok(bytes)) => bytes.hash(&mut hasher),
+        Content::File(Err(error)) => (u64::MAX, error.to_string()).hash(&mut hasher),
+        Content::Project(Ok(entries)) => {
+            entries.iter().for_each(|entry| (&entry.name, &entry.bytes).hash(&mut hasher));
+        }
+        Content::Project(Err(error)) => (u64::MAX, error.to_string()).hash(&mut hasher),
     }
     hasher.finish()
+}
+
+/// An input's document, or why it is rejected; for a project or an OpenAPI document, what
+/// it maps to as well.
+fn decode(input: &Input) -> (Result<Document, Rejected>, Option<Wso2Mapping>) {
+    let name = &input.name;
+    let mapping = match &input.content {
+        Content::Project(files) => Wso2Mapping::of_project(files),
+        Content::File(Ok(bytes)) if wso2_files::is_openapi(name, bytes) => Wso2Mapping::of_openapi(name, bytes),
+        Content::File(bytes) => {
+            return (parse(name, bytes).map_err(|error| Rejected::document(name.clone(), error)), None);
+        }
+    };
+    (mapping.document(name), Some(mapping))
 }
 
 /// Why one file could not be read.
@@ -186,15 +264,25 @@ enum FileError {
     /// key must not be served as if it were absent). Every one found, with its suggestion.
     #[error("{}", .0.join("; "))]
     UnknownKeys(Vec<String>),
+    /// A WSO2 file that is not an input of its own.
+    #[error(
+        "a WSO2 {0:?} file is not a definition of its own: an api.yaml belongs in an apictl project directory \
+         (with Definitions/swagger.yaml); runtime-artifacts metadata is read by the wso2-apim source"
+    )]
+    Wso2Envelope(String),
 }
 
-fn parse(input: &Input) -> Result<Document, FileError> {
-    let bytes = input.bytes.as_ref().map_err(|e| FileError::Read(e.to_string()))?;
+/// A model.md document (`name` says whether it is JSON).
+fn parse(name: &str, bytes: &io::Result<Vec<u8>>) -> Result<Document, FileError> {
+    let bytes = bytes.as_ref().map_err(|e| FileError::Read(e.to_string()))?;
     let text = std::str::from_utf8(bytes).map_err(|_| FileError::Utf8)?;
     if text.trim().is_empty() {
         return Ok(Document::default());
     }
-    let document = match input.name.ends_with(".json") {
+    if let Some(kind) = wso2_files::wso2_envelope(name, bytes) {
+        return Err(FileError::Wso2Envelope(kind));
+    }
+    let document = match name.ends_with(".json") {
         true => Document::from_json(bytes)?,
         false => Document::from_yaml(text)?,
     };

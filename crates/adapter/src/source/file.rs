@@ -1,16 +1,17 @@
 //! The file source (`source.kind = "file"`): a directory of partial snapshots, watched.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tollgate_router::file_events::is_change;
 
 use super::SourceError;
-use super::directory::{DirectoryLoader, Fingerprint, Load};
+use super::directory::{DirectoryLoader, Fingerprint, Found, Load, relevant_entries};
 use crate::engine::{EngineHandle, Outcome, Revision, Update};
 use crate::metrics::SyncFailure;
 
@@ -25,6 +26,9 @@ pub const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
 /// already defined by an earlier file is rejected; a file that does not parse, or that holds
 /// a key the model does not have (model.md), is rejected as a whole (naming it, and the key
 /// with the nearest known one) while the others apply. Dotfiles and other files are ignored.
+/// WSO2 definitions serve beside them: apictl project directories and OpenAPI documents with
+/// `x-wso2-*` extensions, each one Api (contract/wso2.md, "WSO2 definitions in the file
+/// source").
 ///
 /// The revision is the number of successful loads, from 1.
 #[derive(Debug)]
@@ -38,6 +42,15 @@ pub struct FileSource {
 #[derive(Debug)]
 pub struct FileWatch {
     task: JoinHandle<()>,
+}
+
+/// The apictl project directories watched recursively, beside the directory itself (watched
+/// alone): only what the source reads costs watches, not a `.git` checkout or other
+/// subdirectories.
+#[derive(Debug)]
+struct ProjectWatches {
+    watcher: RecommendedWatcher,
+    watched: BTreeSet<PathBuf>,
 }
 
 // === impl FileSource ===
@@ -96,18 +109,17 @@ impl FileSource {
         watcher
             .watch(&self.dir, RecursiveMode::NonRecursive)
             .map_err(|source| SourceError::Watch { path: self.dir.clone(), source })?;
-        let task = tokio::spawn(async move {
-            let _watcher = watcher;
-            self.watch(notify_rx).await;
-        });
+        let projects = ProjectWatches { watcher, watched: BTreeSet::new() };
+        let task = tokio::spawn(async move { self.watch(notify_rx, projects).await });
         Ok(FileWatch { task })
     }
 
-    async fn watch(self: Arc<Self>, mut notifications: mpsc::Receiver<()>) {
+    async fn watch(self: Arc<Self>, mut notifications: mpsc::Receiver<()>, mut projects: ProjectWatches) {
         let mut rescan = tokio::time::interval(RESCAN_INTERVAL);
         rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut fingerprint = Fingerprint::of(&self.dir).ok();
         loop {
+            projects.follow(&self.dir);
             tokio::select! {
                 Some(()) = notifications.recv() => debounce(&mut notifications).await,
                 _ = rescan.tick() => {
@@ -131,6 +143,31 @@ impl FileSource {
             Ok(Ok(None) | Err(_)) => {}
             Err(join) => tracing::error!(error = %join, "configuration reload task failed"),
         }
+    }
+}
+
+// === impl ProjectWatches ===
+
+impl ProjectWatches {
+    /// Watches the projects `dir` holds now (their files, recursively) and no others. A
+    /// project that cannot be watched is still seen by the rescan.
+    fn follow(&mut self, dir: &Path) {
+        let found = relevant_entries(dir).unwrap_or_default().into_iter();
+        let projects: BTreeSet<PathBuf> = found
+            .filter_map(|(_, found)| match found {
+                Found::Project(path) => Some(path),
+                Found::File(_) => None,
+            })
+            .collect();
+        for gone in self.watched.difference(&projects) {
+            let _ = self.watcher.unwatch(gone);
+        }
+        for new in projects.difference(&self.watched) {
+            if let Err(error) = self.watcher.watch(new, RecursiveMode::Recursive) {
+                tracing::debug!(%error, project = %new.display(), "cannot watch a project; the rescan still sees it");
+            }
+        }
+        self.watched = projects;
     }
 }
 

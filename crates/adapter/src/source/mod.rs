@@ -7,15 +7,17 @@ pub mod control_plane;
 mod directory;
 mod file;
 pub mod wso2_apim;
+mod wso2_files;
 
 use std::io;
 use std::path::PathBuf;
 
-pub use check::{ApiSummary, CheckReport, check_directory};
+pub use check::{ApiSummary, CheckReport, Wso2Api, Wso2Report, check_directory};
 pub use control_plane::{
     ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, SavedState, StateDir,
 };
 pub use file::{DEBOUNCE, FileSource, FileWatch, RESCAN_INTERVAL};
+pub use wso2_files::Wso2Form;
 
 /// Why a source could not start or load.
 #[derive(Debug, thiserror::Error)]

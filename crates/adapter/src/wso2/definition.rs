@@ -138,6 +138,30 @@ fn scheme_value<'d>(doc: &'d OpenApi, name: &str) -> Result<&'d str, Refusal> {
     }
 }
 
+/// The one name API keys arrive under: `x-wso2-api-key-header`, else the name of the
+/// document's `apiKey` schemes (header or query: the model reads one name in both). Keys
+/// under two names, or in a cookie, are refused rather than half served.
+pub(crate) fn api_key_name(doc: &OpenApi) -> Result<Option<String>, Refusal> {
+    if let Some(name) = doc.extensions.api_key_header.clone().filter(|name| !name.is_empty()) {
+        return Ok(Some(name));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (scheme_name, scheme) in doc.schemes().filter(|(_, scheme)| scheme.kind.as_deref() == Some("apiKey")) {
+        let location = scheme.location.as_deref().unwrap_or("header");
+        if !matches!(location, "header" | "query") {
+            return Err(Refusal::ApiKeyLocation { scheme: scheme_name.clone(), location: location.to_owned() });
+        }
+        let name = scheme.name.clone().ok_or(Refusal::Missing("the name of an apiKey security scheme"))?;
+        if !names.iter().any(|known| known.eq_ignore_ascii_case(&name)) {
+            names.push(name);
+        }
+    }
+    match names.len() {
+        0 | 1 => Ok(names.pop()),
+        _ => Err(Refusal::ApiKeyNames(names.join(", "))),
+    }
+}
+
 /// The API-level endpoints: `x-wso2-production-endpoints` / `-sandbox-endpoints` (clusters
 /// or references), else the upstream of `servers[]` (Swagger 2: `host` + `basePath`) as the
 /// production endpoint. Per-resource endpoints are refused unless they are the API's own.

@@ -41,6 +41,7 @@ pub use api_yaml::{
     PolicyReference,
 };
 pub use archive::{ArchiveError, ArchiveLimits, Entry, RATIO_FLOOR_BYTES};
+pub(crate) use decode::decode_file;
 pub use endpoints::EndpointOverrides;
 pub use event::{
     Action, ApiIdentity, Change, Event, EventError, PolicyType, SUPER_TENANT_DOMAIN, SUPER_TENANT_ID, Tenant,

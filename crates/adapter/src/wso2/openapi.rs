@@ -61,6 +61,10 @@ pub(crate) struct SecurityScheme {
     #[serde(rename = "type")]
     pub(crate) kind: Option<String>,
     pub(crate) scheme: Option<String>,
+    /// `apiKey`: the header or query parameter's name, and which of the two (`in`).
+    pub(crate) name: Option<String>,
+    #[serde(rename = "in")]
+    pub(crate) location: Option<String>,
 }
 
 /// One security requirement: scheme name → scopes.
@@ -210,6 +214,12 @@ impl OpenApi {
     pub(crate) fn scheme(&self, name: &str) -> Option<&SecurityScheme> {
         let components = self.components.as_ref().and_then(|c| c.security_schemes.get(name));
         components.or_else(|| self.security_definitions.get(name))
+    }
+
+    /// Every declared security scheme with its name.
+    pub(crate) fn schemes(&self) -> impl Iterator<Item = (&String, &SecurityScheme)> {
+        let components = self.components.iter().flat_map(|c| &c.security_schemes);
+        components.chain(&self.security_definitions)
     }
 
     /// Each path's operations with their method (upper case), paths in key order.

@@ -82,10 +82,24 @@ fn certificates(files: &[Entry], folder: &str, index: &str) -> Result<Vec<Certif
     let path = format!("{folder}{index}");
     let Some(file) = find(files, |name| name.ends_with(&path)) else { return Ok(Vec::new()) };
     let entries = decode_file::<Envelope<Vec<CertificateEntry>>>(&file.name, &file.bytes)?.data;
+    for name in entries.iter().filter_map(|entry| entry.certificate.as_deref()) {
+        check_certificate_name(name)?;
+    }
     let pem = |entry: &CertificateEntry| {
         let crt = format!("{folder}{}", entry.certificate.as_deref()?);
         let file = find(files, |name| name.ends_with(&crt))?;
         String::from_utf8(file.bytes.clone()).ok()
     };
     Ok(entries.into_iter().map(|entry| CertificateFile { pem: pem(&entry), entry }).collect())
+}
+
+/// A certificate is named by its file name beside the index: a path (`../x.crt`, `/etc/x`)
+/// would reach outside the project, so it is refused by name rather than looked up.
+fn check_certificate_name(name: &str) -> Result<(), ArchiveError> {
+    let reason = match name {
+        "" | "." | ".." => "not a file name",
+        _ if name.contains(['/', '\\']) => "a certificate is named by its file name, not a path",
+        _ => return Ok(()),
+    };
+    Err(ArchiveError::UnsafeName { name: name.to_owned(), reason })
 }

@@ -11,8 +11,18 @@ pub enum Refusal {
     Implementation(String),
     #[error("security scheme {0} is not supported")]
     SecurityScheme(String),
-    #[error("security scheme {0} is not served by this version of Tollgate")]
-    SchemeNotServedYet(&'static str),
+    #[error("API keys under more than one name ({0}) are not supported; an Api reads one header or query parameter")]
+    ApiKeyNames(String),
+    #[error("API key scheme {scheme:?} in {location} is not supported (only header or query)")]
+    ApiKeyLocation { scheme: String, location: String },
+    #[error(
+        "mutual TLS needs client certificates, which an OpenAPI document alone cannot carry (use an apictl project with Client-certificates/)"
+    )]
+    ClientCertificatesOutsideProject,
+    #[error("mutual TLS without client certificates: the project's Client-certificates/ holds none")]
+    NoClientCertificates,
+    #[error("client certificate {0:?} is named in client_certificates.json but its certificate file is missing")]
+    ClientCertificateFile(String),
     #[error("security scheme type {0:?} of {1:?} is not supported")]
     SecuritySchemeType(String, String),
     #[error("mediation policies are not supported")]

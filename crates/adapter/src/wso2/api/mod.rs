@@ -8,7 +8,7 @@ use super::openapi::OpenApi;
 use super::operations;
 use super::project::ApiProject;
 use super::refusal::Refusal;
-use super::security::security_schemes;
+use super::security::Security;
 use crate::dto::{ApiDto, CorsDto, EndpointsDto, OperationDto, Text};
 
 /// Where and how a deployed API is served, beyond its own files: the vhosts of the
@@ -60,11 +60,13 @@ pub fn api_from_project(project: &ApiProject, placement: &Placement) -> Result<A
     if let Some(swagger) = swagger {
         definition::check_extensions(swagger)?;
     }
-    let security = project_security(api, swagger)?;
     let api_operations = api.operations.as_deref().unwrap_or_default();
+    let mut security = Security::of_project(api, swagger)?;
     operations::check_policies(api_operations)?;
     let endpoints = project_endpoints(project, placement)?;
     let operations = project_operations(api_operations, swagger)?;
+    // Certificates last: a missing `.crt` is refused only when nothing above refused first.
+    security.accept_certificates(&project.client_certificates)?;
     let id = api.id.clone().unwrap_or_else(|| format!("{}:{}", api.name, api.version));
     let from_definition = |read: fn(&OpenApi) -> Option<String>| swagger.and_then(read).map(Text::Owned);
     Ok(ApiDto {
@@ -75,7 +77,9 @@ pub fn api_from_project(project: &ApiProject, placement: &Placement) -> Result<A
         is_default_version: placement.is_default_version.or(api.is_default_version),
         vhosts: (!placement.vhosts.is_empty()).then(|| placement.vhosts.iter().cloned().map(Text::Owned).collect()),
         lifecycle_state: Some(Text::Borrowed(lifecycle(api.life_cycle_status.as_deref())?)),
-        security_schemes: Some(security),
+        security_schemes: Some(security.schemes),
+        api_key_header: security.api_key_header,
+        client_certificates: security.client_certificates,
         authorization_header: non_empty(api.authorization_header.as_deref()).or_else(|| from_definition(auth_header)),
         throttling_policy: non_empty(api.api_throttling_policy.as_deref())
             .or_else(|| from_definition(definition::api_tier)),
@@ -100,7 +104,7 @@ pub fn api_from_openapi(doc: &OpenApi) -> Result<ApiDto<'static>, Refusal> {
     let title = info.title.filter(|t| !t.is_empty()).ok_or(Refusal::Missing("info.title"))?;
     let version = info.version.filter(|v| !v.is_empty()).ok_or(Refusal::Missing("info.version"))?;
     definition::check_extensions(doc)?;
-    let security = security_schemes(&definition::security_values(doc)?)?;
+    let security = Security::of_openapi(doc)?;
     let endpoints = definition::endpoints(doc)?;
     let operations = definition::operations(doc)?;
     let context = openapi_context(doc, &version)?;
@@ -109,7 +113,8 @@ pub fn api_from_openapi(doc: &OpenApi) -> Result<ApiDto<'static>, Refusal> {
         name: Some(Text::Owned(title)),
         version: Some(Text::Owned(version)),
         context: Some(Text::Owned(context)),
-        security_schemes: Some(security),
+        security_schemes: Some(security.schemes),
+        api_key_header: security.api_key_header,
         authorization_header: non_empty(doc.extensions.auth_header.as_deref()),
         throttling_policy: definition::api_tier(doc).map(Text::Owned),
         endpoints: Some(endpoints),
@@ -117,15 +122,6 @@ pub fn api_from_openapi(doc: &OpenApi) -> Result<ApiDto<'static>, Refusal> {
         operations: Some(operations),
         ..ApiDto::default()
     })
-}
-
-/// api.yaml's `securityScheme`, else what the definition asks for, else OAuth2.
-fn project_security(api: &ApiData, swagger: Option<&OpenApi>) -> Result<Vec<Text<'static>>, Refusal> {
-    match (&api.security_scheme, swagger) {
-        (Some(schemes), _) => security_schemes(schemes),
-        (None, Some(swagger)) => security_schemes(&definition::security_values(swagger)?),
-        (None, None) => security_schemes(&[]),
-    }
 }
 
 /// api.yaml's `endpointConfig` (with the placement's overrides), else the definition's.

@@ -1,0 +1,415 @@
+//! WSO2 definitions in the file source (contract/wso2.md, last section; GitHub issue 12):
+//! every fixture under fixtures/wso2/{openapi,apiyaml,apictl,runtime-artifacts}, unchanged,
+//! either serves as the Api it describes or is refused with a reason naming the feature, in
+//! `/config`, the metrics and `tollgate check`; hand-written `x-wso2-*` definitions pointing
+//! at harness upstreams show proxying, scopes, CORS, API keys and limits; a changed
+//! `Definitions/swagger.yaml` re-maps its project in a running gateway.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tollgate_tests::{ApiManager, Client, Issuer, Reply, SigningKey, Upstream, empty, eventually};
+
+use crate::support::{binary, gateway};
+
+const PIZZASHACK_ID: &str = "39325037-1508-4398-a358-e551927ff075";
+const TEST_API_ID: &str = "564d9716-cb27-4e8c-a756-db817f235065";
+
+/// Each refused fixture: the input it is laid out as, and the reason shown for it.
+const REFUSED: [(&str, &str); 27] = [
+    ("cc-cors_sample_legacy_hyphen_keys.yaml", "base path /petstore/v1 does not hold the version 1.0.0"),
+    ("cc-endpoint_by_reference_sample.yaml", "backend credentials (endpoint security) are not supported yet"),
+    ("cc-it-api_key.yaml", "base path /v2 does not hold the version 1.0.5"),
+    ("cc-it-backend_security.yaml", "backend credentials (endpoint security) are not supported yet"),
+    ("cc-it-circuit_breakers.yaml", "circuit breakers are not supported"),
+    ("cc-it-cors.yaml", "base path /cors does not hold the version 1.0.5"),
+    ("cc-it-disable_security.yaml", "base path /disable_security does not hold the version 1.0.0"),
+    ("cc-it-mutual_ssl.yaml", "mutual TLS needs client certificates, which an OpenAPI document alone cannot carry"),
+    ("cc-it-prod_sand_diff_endpoints.yaml", "per-resource endpoints (/pet/findByTags) are not supported"),
+    ("cc-it-retry_swagger2.yaml", "per-resource endpoints (/retry-seven) are not supported"),
+    ("cc-it-scopes_swagger2.yaml", "base path /scopes/v2 does not hold the version 1.0.5"),
+    ("cc-it-timeout_endpoint.yaml", "per-resource endpoints (/delay-4) are not supported"),
+    ("cc-it-trailing_slash.yaml", "base path /trailing-slash does not hold the version 1.0.0"),
+    ("cc-it-wildcard_all_methods.yaml", "base path /all_http_methods_for_wildcard does not hold the version 1.0.0"),
+    ("cc-petstore_basic_tiers_disable_security.yaml", "per-resource endpoints (/pet/{petId}) are not supported"),
+    ("cc-security_sample.yaml", "API keys under more than one name (X-API-KEY, X-API-KEY-Q) are not supported"),
+    ("cc-unit-openapi_prod_sand_clusters.yaml", "per-resource endpoints (/pets/{petId}) are not supported"),
+    ("cc-unit-openapi_with_endpoint_ref.yaml", "circuit breakers are not supported"),
+    ("cc-it-api_policies/", "operation policy ccAddHeader on POST /echo-full/headers-policy/{id} is not supported"),
+    ("cc-it-default_version_v1/", "operations (in api.yaml or Definitions/swagger) is missing"),
+    ("cc-it-mutual_ssl_api/", "mutual TLS without client certificates"),
+    ("cc-unit-graphql_api/", "API type GRAPHQL is not supported"),
+    ("cc-unit-ws_api_failover/", "API type WS is not supported"),
+    ("cc-unit-ws_api_loadbalance/", "API type WS is not supported"),
+    ("annotated/", "backend credentials (endpoint security) are not supported yet"),
+    ("petstore/", "operations (in api.yaml or Definitions/swagger) is missing"),
+    ("rec1-PizzaShackAPI/", "operation policy jsonToXML on POST /order is not supported"),
+];
+
+/// The refused runtime artifacts beyond [`REFUSED`] (they share its shape). The artifacts'
+/// `deployments.json` and `env_properties.json` are refused as documents: they describe a
+/// runtime-artifacts zip, which the `wso2-apim` source reads.
+const REFUSED_ARTIFACTS: [(&str, &str); 2] = [
+    ("rec1-StarWarsAPI/", "API type GRAPHQL is not supported"),
+    ("rec2-PizzaShackAPI/", "operation policy jsonValidator on POST /order is not supported"),
+];
+
+// === layout ===
+
+fn fixture(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wso2").join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Writes `dir/name` (creating its directories) with the fixture `path`'s text.
+fn copy(dir: &Path, name: &str, path: &str) {
+    write(dir, name, &fixture(path));
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let target = dir.join(name);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(target, text).unwrap();
+}
+
+/// Every fixture of openapi/, apiyaml/, apictl/ and runtime-artifacts/ as the file source
+/// takes it: OpenAPI documents as files, api.yaml files as project directories, the apictl
+/// projects and the recorded per-API artifacts as the projects they were (INTERFACE.md §3.1).
+/// The export of openapi/tooling-apim-export-openAPI3-scopes-bindings.yaml is left out: it
+/// claims `/test/1.0.0` like the runtime artifact `base`; [`scopes_and_cors_of_fixtures`]
+/// serves it.
+fn lay_out_fixtures(apis: &Path) {
+    for (name, _) in REFUSED.iter().filter(|(name, _)| name.ends_with(".yaml")) {
+        copy(apis, name, &format!("openapi/{name}"));
+    }
+    for name in ["cc-it-api_policies", "cc-it-default_version_v1", "cc-it-mutual_ssl_api", "cc-unit-graphql_api"] {
+        copy(apis, &format!("{name}/api.yaml"), &format!("apiyaml/{name}.yaml"));
+    }
+    for name in ["cc-unit-ws_api_failover", "cc-unit-ws_api_loadbalance"] {
+        copy(apis, &format!("{name}/api.yaml"), &format!("apiyaml/{name}.yaml"));
+    }
+    copy(apis, "pizzashack/api.yaml", "apictl/tooling-PizzaShackAPI-1.0.0-api.yaml");
+    copy(apis, "pizzashack/Definitions/swagger.yaml", "apictl/tooling-PizzaShackAPI-1.0.0-swagger.yaml");
+    copy(apis, "pizzashack/deployment_environments.yaml", "apictl/tooling-default_deployment_environments.yaml");
+    copy(apis, "petstore/api.yaml", "apictl/cc-it-petstore-project-api.yaml");
+    copy(apis, "petstore/deployment_environments.yaml", "apictl/cc-it-deploy_multiple_env_vhosts.yaml");
+    copy(apis, "annotated/api.yaml", "apictl/tooling-sample-api-annotated-v4.7.0.yaml");
+    lay_out_runtime_artifacts(apis);
+}
+
+fn lay_out_runtime_artifacts(apis: &Path) {
+    let rec2 = "rec2-PizzaShackAPI";
+    copy(apis, &format!("{rec2}/api.json"), "runtime-artifacts/rec2-PizzaShackAPI-1.0.0-api.json");
+    copy(apis, &format!("{rec2}/Definitions/swagger.json"), "runtime-artifacts/rec2-PizzaShackAPI-1.0.0-swagger.json");
+    let certificates = "runtime-artifacts/rec2-client_certificates.json";
+    copy(apis, &format!("{rec2}/Client-certificates/client_certificates.json"), certificates);
+    let endpoint_certificates = "runtime-artifacts/rec2-endpoint_certificates.json";
+    copy(apis, &format!("{rec2}/Endpoint-certificates/endpoint_certificates.json"), endpoint_certificates);
+    copy(
+        apis,
+        &format!("{rec2}/Policies/jsonValidator_v1.json"),
+        "runtime-artifacts/rec2-policy-jsonValidator_v1.json",
+    );
+    copy(apis, "rec1-PizzaShackAPI/api.json", "runtime-artifacts/rec1-PizzaShackAPI-1.0.0-rev-api.json");
+    copy(apis, "rec1-StarWarsAPI/api.json", "runtime-artifacts/rec1-StarWarsAPI-1.0.0-graphql-api.json");
+    copy(apis, "base/api.json", "runtime-artifacts/base-TestAPI-1.0.0-wildcard-api.json");
+    copy(apis, "base/Definitions/swagger.json", "runtime-artifacts/base-TestAPI-1.0.0-wildcard-swagger.json");
+    copy(apis, "rec2-deployments.json", "runtime-artifacts/rec2-deployments.json");
+    copy(apis, "rec2-env_properties.json", "runtime-artifacts/rec2-env_properties.json");
+}
+
+/// The model.md documents the served fixtures need: the key manager of `issuer`, application
+/// `app` (consumer key `ck-app`) subscribed to each of `apis`, and `app-unsubscribed`.
+fn subscribers(issuer: &Issuer, apis: &[&str]) -> String {
+    let mut yaml = issuer.key_manager_yaml("km", "");
+    yaml.push_str("applications:\n  - {id: app, name: app}\n  - {id: lonely, name: lonely}\n");
+    yaml.push_str("keyMappings:\n");
+    for (app, key) in [("app", "ck-app"), ("lonely", "ck-lonely")] {
+        yaml.push_str(&format!(
+            "  - {{applicationId: {app}, consumerKey: {key}, keyType: PRODUCTION, keyManager: km}}\n"
+        ));
+    }
+    yaml.push_str("subscriptions:\n");
+    for api in apis {
+        yaml.push_str(&format!("  - {{id: \"sub-{api}\", apiId: \"{api}\", applicationId: app, status: UNBLOCKED}}\n"));
+    }
+    yaml
+}
+
+// === requests ===
+
+async fn get(client: &Client, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = client.request("GET", path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    client.send(request.body(empty()).unwrap()).await.unwrap()
+}
+
+async fn get_with_token(client: &Client, path: &str, token: &str) -> Reply {
+    get(client, path, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+#[track_caller]
+fn assert_code(reply: &Reply, status: u16, code: &str, case: &str) {
+    assert_eq!((reply.status.as_u16(), reply.code()), (status, code.to_owned()), "{case}: {}", reply.text());
+}
+
+fn rejected(config: &Value) -> Vec<(String, String, String)> {
+    let rejected = config["sync"]["rejected"].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    rejected.iter().map(|r| (text(&r["entity"]), text(&r["id"]), text(&r["error"]))).collect()
+}
+
+// === tests ===
+
+#[tokio::test]
+async fn every_fixture_serves_as_the_api_it_describes_or_is_refused_naming_the_feature() {
+    let key = SigningKey::rsa("k1");
+    let issuer = Issuer::start(vec![key.clone()]).await;
+    let setup = gateway();
+    let apis = setup.dir().join("apis");
+    lay_out_fixtures(&apis);
+    write(&apis, "subscribers.yaml", &subscribers(&issuer, &[PIZZASHACK_ID, TEST_API_ID]));
+    let gw = setup.start().await;
+    let config = gw.admin().get("/config").await.json();
+
+    let rejected = rejected(&config);
+    for (input, reason) in REFUSED.iter().chain(&REFUSED_ARTIFACTS) {
+        let shown = rejected.iter().find(|(_, id, error)| id == input || error.starts_with(input));
+        let (entity, _, error) = shown.unwrap_or_else(|| panic!("{input} is not rejected: {rejected:?}"));
+        assert_eq!(entity, "api", "{input}");
+        assert!(error.starts_with(input) && error.contains(reason), "{input}: {error}");
+    }
+    for (file, kind) in [("rec2-deployments.json", "deployments"), ("rec2-env_properties.json", "env_properties")] {
+        let shown = rejected.iter().find(|(_, id, _)| id == file).unwrap_or_else(|| panic!("{file}: {rejected:?}"));
+        assert_eq!(shown.0, "document");
+        assert!(shown.2.contains(&format!("a WSO2 \"{kind}\" file is not a definition of its own")), "{shown:?}");
+    }
+    assert_eq!(rejected.len(), REFUSED.len() + REFUSED_ARTIFACTS.len() + 2, "{rejected:?}");
+    let refused = (REFUSED.len() + REFUSED_ARTIFACTS.len()) as f64;
+    assert_eq!(gw.metric("tollgate_config_rejected_total{entity=\"api\"}").await, Some(refused));
+    let logs = gw.logs().stderr_text();
+    assert!(logs.contains("cc-it-circuit_breakers.yaml") && logs.contains("circuit breakers are not supported"));
+
+    let served: Vec<(String, Value, String)> = config["apis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|api| (api["id"].as_str().unwrap().to_owned(), api["basePaths"].clone(), api["origin"].to_string()))
+        .collect();
+    assert_eq!(served.len(), 2, "{served:?}");
+    let pizzashack = served.iter().find(|(id, ..)| id == PIZZASHACK_ID).unwrap();
+    assert_eq!((&pizzashack.1, pizzashack.2.contains("pizzashack/")), (&json!(["/pizzashack/1.0.0"]), true));
+    let test_api = served.iter().find(|(id, ..)| id == TEST_API_ID).unwrap();
+    assert_eq!((&test_api.1, test_api.2.contains("base/")), (&json!(["/test/1.0.0"]), true));
+
+    let client = gw.client();
+    let subscribed = key.sign(&issuer.claims(json!({"azp": "ck-app"})));
+    let unsubscribed = key.sign(&issuer.claims(json!({"azp": "ck-lonely"})));
+    for path in ["/pizzashack/1.0.0/menu", "/test/1.0.0/anything/below"] {
+        assert_code(&get(&client, path, &[]).await, 401, "900902", path);
+        assert_code(&get_with_token(&client, path, &unsubscribed).await, 403, "900908", path);
+        // The fixtures' endpoints (https://localhost:9443/..., https://localhost:8080/) have no
+        // server: past every check, the request fails at the upstream.
+        assert_code(&get_with_token(&client, path, &subscribed).await, 503, "102503", path);
+    }
+    assert_eq!(get_with_token(&client, "/pizzashack/1.0.0/nothing-here", &subscribed).await.status, 404);
+}
+
+#[tokio::test]
+async fn check_shows_per_wso2_file_the_api_or_the_refusal_and_exits_1() {
+    let setup = gateway();
+    lay_out_fixtures(&setup.dir().join("apis"));
+    let out = Command::new(binary()).args(["check", "--config"]).arg(setup.write_config()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for (input, reason) in REFUSED.iter().chain(&REFUSED_ARTIFACTS) {
+        let line = stdout.lines().find(|line| line.starts_with(&format!("  {input} (")));
+        let line = line.unwrap_or_else(|| panic!("{input} not shown: {stdout}"));
+        assert!(line.contains("refused: ") && line.contains(reason), "{line}");
+    }
+    let pizzashack = format!(
+        "  pizzashack/ (apictl project): api \"{PIZZASHACK_ID}\" at /pizzashack/1.0.0\n    security: oauth2, oauth_basic_auth_api_key_mandatory\n    POST /order secured, tier Unlimited\n    GET /menu secured, tier Unlimited\n"
+    );
+    assert!(stdout.contains(&pizzashack), "{stdout}");
+    assert!(stdout.contains("    production: https://localhost:9443/am/sample/pizzashack/v1/api/ (load_balance)\n"));
+    assert!(stdout.contains(&format!("  base/ (apictl project): api \"{TEST_API_ID}\" at /test/1.0.0\n")), "{stdout}");
+    assert!(stdout.contains("    PATCH /* secured, tier Unlimited\n"), "{stdout}");
+}
+
+#[tokio::test]
+async fn scopes_and_cors_of_fixtures() {
+    let key = SigningKey::rsa("k1");
+    let issuer = Issuer::start(vec![key.clone()]).await;
+    let setup = gateway();
+    let apis = setup.dir().join("apis");
+    copy(&apis, "export.yaml", "openapi/tooling-apim-export-openAPI3-scopes-bindings.yaml");
+    // cc-it-cors.yaml's base path lacks its version; as the definition of a project it serves.
+    write(
+        &apis,
+        "cors/api.yaml",
+        "type: api\nversion: v4.3.0\ndata:\n  name: Cors\n  version: 1.0.5\n  context: /cors\n",
+    );
+    copy(&apis, "cors/Definitions/swagger.yaml", "openapi/cc-it-cors.yaml");
+    write(&apis, "subscribers.yaml", &subscribers(&issuer, &["Swagger Petstore New:1.0.0", "Cors:1.0.5"]));
+    let gw = setup.start().await;
+    let refused = rejected(&gw.admin().get("/config").await.json());
+    assert!(refused.is_empty(), "{refused:?}");
+    let client = gw.client();
+
+    let token = |scope: &str| key.sign(&issuer.claims(json!({"azp": "ck-app", "scope": scope})));
+    let names = "/test/1.0.0/pet/getNames";
+    assert_code(&get(&client, names, &[]).await, 401, "900902", "no token");
+    assert_code(&get_with_token(&client, names, &token("otest")).await, 403, "900910", "test3 is needed");
+    assert_code(&get_with_token(&client, "/test/1.0.0/pet/7", &token("test3")).await, 403, "900910", "otest or test");
+
+    let preflight = client
+        .request("OPTIONS", "/cors/1.0.5/pet/7")
+        .header("origin", "http://test2.com")
+        .header("access-control-request-method", "PUT")
+        .body(empty())
+        .unwrap();
+    let reply = client.send(preflight).await.unwrap();
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(reply.header("access-control-allow-origin"), Some("http://test2.com"));
+    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
+    let scoped = "/cors/1.0.5/pet/7";
+    let post = client.request("POST", scoped).header("authorization", format!("Bearer {}", token("other")));
+    let reply = client.send(post.body(empty()).unwrap()).await.unwrap();
+    assert_code(&reply, 403, "900910", "POST needs write:pets or read:pets");
+}
+
+/// An OpenAPI document as a WSO2 user writes one, pointed at a harness upstream.
+fn shop_document(upstream: &str) -> String {
+    format!(
+        r#"openapi: 3.0.1
+info: {{title: Shop, version: 2.0.0}}
+x-wso2-basePath: /shop/2.0.0
+x-wso2-production-endpoints:
+  urls: ["{upstream}"]
+  type: http
+x-wso2-cors:
+  corsConfigurationEnabled: true
+  accessControlAllowOrigins: ["https://app.example.com"]
+  accessControlAllowMethods: [GET]
+  accessControlAllowHeaders: [authorization]
+security: [{{default: []}}]
+components:
+  securitySchemes:
+    default: {{type: oauth2, flows: {{implicit: {{authorizationUrl: "https://idp.example/authorize", scopes: {{admin: admin}}}}}}}}
+paths:
+  /items:
+    get: {{}}
+  /admin:
+    get:
+      security: [{{default: [admin]}}]
+  /health:
+    get:
+      x-wso2-disable-security: true
+"#
+    )
+}
+
+/// Takes WSO2 API keys in `x-api-key`, limited to three requests a minute.
+fn keys_document(upstream: &str) -> String {
+    format!(
+        r#"swagger: "2.0"
+info: {{title: Keys, version: 1.0.0}}
+x-wso2-basePath: /keys/1.0.0
+x-wso2-production-endpoints: {{urls: ["{upstream}"]}}
+x-throttling-tier: ThreePerMin
+securityDefinitions:
+  key: {{type: apiKey, name: x-api-key, in: header}}
+security: [{{key: []}}]
+paths:
+  /menu:
+    get: {{}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn hand_written_wso2_documents_proxy_with_their_security_scopes_cors_api_keys_and_limits() {
+    let key = SigningKey::rsa("k1");
+    let (issuer, apim) = (Issuer::start(vec![key.clone()]).await, ApiManager::new());
+    let up = Upstream::start("shop-upstream").await;
+    let policy =
+        "policies:\n  - {kind: api, name: ThreePerMin, limit: {requestCount: 3, unitTime: 1, timeUnit: min}}\n";
+    let gw = gateway()
+        .api_file("shop.yaml", &shop_document(&up.url()))
+        .api_file("keys.yaml", &keys_document(&up.url()))
+        .api_file("subscribers.yaml", &subscribers(&issuer, &["Shop:2.0.0"]))
+        .api_file("apim.yaml", &apim.key_manager_yaml("apim"))
+        .api_file("policies.yaml", policy)
+        .start()
+        .await;
+    let refused = rejected(&gw.admin().get("/config").await.json());
+    assert!(refused.is_empty(), "{refused:?}");
+    let client = gw.client();
+
+    let health = get(&client, "/shop/2.0.0/health", &[]).await;
+    assert_eq!((health.status.as_u16(), health.echo().target), (200, "/health".to_owned()), "security disabled");
+    assert_code(&get(&client, "/shop/2.0.0/items", &[]).await, 401, "900902", "secured by default");
+    let token = |scope: &str| key.sign(&issuer.claims(json!({"azp": "ck-app", "scope": scope})));
+    assert_eq!(get_with_token(&client, "/shop/2.0.0/items", &token("")).await.echo().upstream, "shop-upstream");
+    assert_code(&get_with_token(&client, "/shop/2.0.0/admin", &token("read")).await, 403, "900910", "scope");
+    assert_eq!(get_with_token(&client, "/shop/2.0.0/admin", &token("admin")).await.status, 200);
+    let preflight = client
+        .request("OPTIONS", "/shop/2.0.0/items")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .body(empty())
+        .unwrap();
+    let reply = client.send(preflight).await.unwrap();
+    assert_eq!(
+        (reply.status.as_u16(), reply.header("access-control-allow-origin")),
+        (204, Some("https://app.example.com"))
+    );
+
+    let api_key = apim.sign(&apim.claims("app", &[("Keys", "1.0.0", "/keys/1.0.0", "Unlimited")]));
+    for _ in 0..3 {
+        let reply = get(&client, "/keys/1.0.0/menu", &[("x-api-key", &api_key)]).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert!(!reply.echo().headers.contains_key("x-api-key"), "the key is not forwarded");
+    }
+    let limited = get(&client, "/keys/1.0.0/menu", &[("x-api-key", &api_key)]).await;
+    assert_code(&limited, 429, "900800", "x-throttling-tier ThreePerMin is the Api's limit");
+}
+
+fn orders_definition(upstream: &str, paths: &[&str]) -> String {
+    let mut yaml = format!(
+        "openapi: 3.0.1\ninfo: {{title: Orders, version: 1.0.0}}\nx-wso2-disable-security: true\nx-wso2-production-endpoints: {{urls: [\"{upstream}\"]}}\npaths:\n"
+    );
+    for path in paths {
+        yaml.push_str(&format!("  {path}:\n    get: {{}}\n"));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn a_changed_definition_re_maps_its_project_in_a_running_gateway() {
+    let up = Upstream::start("orders").await;
+    let setup = gateway();
+    let apis = setup.dir().join("apis");
+    write(
+        &apis,
+        "orders/api.yaml",
+        "type: api\nversion: v4.3.0\ndata:\n  name: Orders\n  version: 1.0.0\n  context: /orders\n",
+    );
+    write(&apis, "orders/Definitions/swagger.yaml", &orders_definition(&up.url(), &["/a"]));
+    let gw = setup.start().await;
+    let client = gw.client();
+    assert_eq!(client.get("/orders/1.0.0/a").await.echo().upstream, "orders");
+    assert_eq!(client.get("/orders/1.0.0/b").await.status, 404);
+    write(&apis, "orders/Definitions/swagger.yaml", &orders_definition(&up.url(), &["/a", "/b"]));
+    assert!(eventually(Duration::from_secs(10), async || client.get("/orders/1.0.0/b").await.status == 200).await);
+    write(&apis, "orders/Definitions/swagger.yaml", "openapi: 3.0.1\npaths: [unclosed");
+    let refused = eventually(Duration::from_secs(10), async || {
+        rejected(&gw.admin().get("/config").await.json()).iter().any(|(_, id, _)| id == "orders/")
+    });
+    assert!(refused.await, "a broken definition is reported");
+    assert_eq!(client.get("/orders/1.0.0/b").await.status, 200, "the last good version stays served");
+}
