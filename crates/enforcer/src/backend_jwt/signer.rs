@@ -72,7 +72,8 @@ impl BackendJwtSigner {
     }
 
     /// The backend JWT for `principal` on `api`: from the cache when one minted earlier still
-    /// describes them and was signed by the current key, else a new one (one signature).
+    /// describes them and was signed by the current key, else a new one (one signature). A
+    /// principal without a verified credential has nothing to cache under: minted every time.
     pub fn assertion(&self, principal: &Principal, api: &ApiGuard) -> Result<HeaderValue, BackendJwtError> {
         let now = self.clock.unix_seconds();
         let current = self.keys.load().current.clone();
