@@ -104,6 +104,8 @@ async fn a_bearer_token_and_an_api_key_reach_the_upstream_with_a_verified_jwt_de
     let (gw, _) = start(&world, &rsa_backend_jwt_pem(), "").await;
     let token_exp = now() + 600;
     let bearer = format!("Bearer {}", world.bearer(token_exp));
+    let over_http2 = get_with(&gw.client().http2(), "/shop/1/items", &[("authorization", &bearer)]).await;
+    assert_eq!(over_http2.echo().headers[HEADER].len(), 1, "HTTP/2 clients get one too");
     let jwt = verified(&gw, "/shop/1/items", &[("authorization", &bearer)]).await;
     assert_eq!(jwt.alg, jsonwebtoken::Algorithm::RS256);
     let claims = &jwt.claims;
