@@ -20,9 +20,7 @@ use tollgate_adapter::SourceKind;
 
 pub use error::{ConfigError, ConfigErrors, Origins};
 pub use load::{Parsed, parse};
-pub use validate::{
-    BackendJwtKeySettings, LogSettings, Settings, SourceSettings, load_backend_jwt_key, read_backend_jwt_pem, validate,
-};
+pub use validate::{BackendJwtKeySettings, LogSettings, Settings, SourceSettings, read_backend_jwt_pem, validate};
 
 /// A configuration that passed [`parse`] and [`validate`].
 #[derive(Debug, Clone)]

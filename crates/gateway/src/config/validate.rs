@@ -254,7 +254,7 @@ fn backend_jwt(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>
 }
 
 /// Reads and parses the signing key; the problem names the file, never the key.
-pub fn load_backend_jwt_key(path: &Path, kid: Option<&str>) -> Result<SigningKey, String> {
+fn load_backend_jwt_key(path: &Path, kid: Option<&str>) -> Result<SigningKey, String> {
     let pem = read_backend_jwt_pem(path)?;
     SigningKey::from_pem(&pem, kid).map_err(|error| format!("{}: {error}", path.display()))
 }

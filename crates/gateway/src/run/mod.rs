@@ -14,7 +14,7 @@ use prometheus::Registry;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tollgate_adapter::{AdapterMetrics, Applier, StatusCell};
-use tollgate_enforcer::backend_jwt::BackendJwtSigner;
+use tollgate_enforcer::backend_jwt::{BackendJwtSigner, SigningKey};
 use tollgate_enforcer::clock::{SharedClock, SystemClock};
 use tollgate_enforcer::{Enforcer, EnforcerMetrics};
 use tollgate_router::pipeline::Pipeline;
@@ -26,7 +26,7 @@ use tollgate_router::{AccessLog, RouterMetrics, SnapshotStore};
 use self::settings::start_source;
 use self::view::config_view;
 use crate::admin::{Admin, Readiness};
-use crate::config::{BackendJwtKeySettings, Loaded, Settings, load_backend_jwt_key, read_backend_jwt_pem};
+use crate::config::{BackendJwtKeySettings, Loaded, Settings, read_backend_jwt_pem};
 use crate::process_metrics::{ProcessMetrics, register_build_info};
 use crate::{EXIT_FAILURE, EXIT_USAGE};
 
@@ -211,8 +211,10 @@ fn start_backend_jwt(
     background: &mut Vec<tokio::task::JoinHandle<()>>,
 ) -> Result<Arc<BackendJwtSigner>, Fatal> {
     let fail = |problem: String| Fatal::Config(format!("backend_jwt.key: {problem}"));
+    // Read once: the bytes the watcher starts from are those of the key that signs.
     let pem = read_backend_jwt_pem(&settings.key).map_err(fail)?;
-    let key = load_backend_jwt_key(&settings.key, settings.kid.as_deref()).map_err(fail)?;
+    let key = SigningKey::from_pem(&pem, settings.kid.as_deref())
+        .map_err(|error| fail(format!("{}: {error}", settings.key.display())))?;
     tracing::info!(kid = %key.kid(), "backend JWT signing key loaded");
     let signer = Arc::new(BackendJwtSigner::new(settings.signer.clone(), key, clock));
     background.push(backend_jwt_key::spawn(settings.key.clone(), pem, signer.clone()));
