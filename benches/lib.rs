@@ -64,6 +64,7 @@ pub fn synthetic_api(i: usize) -> Api {
         api_key: Default::default(),
         endpoints: Endpoints::default(),
         cors: None,
+        backend_jwt: false,
         operations: OPERATIONS.iter().filter_map(|&(verb, target)| operation(verb, target)).collect(),
         metrics: Default::default(),
     }

@@ -171,6 +171,7 @@ fn caller(i: usize, subscription: &str, application: &str) -> Principal {
         application: Some(Arc::new(app)),
         subscription: Some(Arc::new(sub)),
         key_manager: "km".into(),
+        credential: None,
     }
 }
 

@@ -15,6 +15,8 @@
 #                                       (api, burst, subscription, application)
 #                       auth            full without any rate-limit tier (every policy Unlimited):
 #                                       the baseline that `tiers` is compared with
+#                       full-bjwt       full + backendJwt: true, signed with an EC P-256 key
+#                                       generated here (openssl): compared with `full`
 #   BENCH_TOLLGATE_BIN   the binary (default: target/release/tollgate of this checkout)
 set -euo pipefail
 
@@ -54,11 +56,17 @@ timeout_seconds = 5
 access = false
 TOML
 
+if [ "$mode" = full-bjwt ]; then
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/backend-jwt.pem" 2> /dev/null
+  printf '\n[backend_jwt]\nkey = "%s"\n' "$work/backend-jwt.pem" >> "$work/gateway.toml"
+fi
+
 # The request is GET $prefix/v1/items/42: context $prefix, version v1.
 secured=true
 [ "$mode" = proxy ] && secured=false
 api_policy=""
 [ "$mode" = tiers ] && api_policy="    throttlingPolicy: BenchApi"
+[ "$mode" = full-bjwt ] && api_policy="    backendJwt: true"
 cat > "$work/apis/bench.yaml" <<YAML
 apis:
   - id: bench

@@ -5,11 +5,14 @@
 //! - [`GatewayProcess`]: the real `tollgate` binary with a generated configuration, its bound
 //!   addresses read from its log, its stdout/stderr captured;
 //! - [`Issuer`]: a token issuer serving its JWKS over HTTP, minting tokens with [`SigningKey`];
-//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA.
+//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA;
+//! - [`backend_jwt`]: signing keys for `[backend_jwt]`, and verification of the backend JWTs an
+//!   upstream received against the gateway's `GET /jwks`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
 
+pub mod backend_jwt;
 pub mod balancer;
 mod client;
 pub mod control_plane;

@@ -4,9 +4,11 @@
 //! credential the router extracted ([`Presented`]) by the API's schemes: a bearer token (key
 //! manager by `iss`, key by `kid` from a cached JWKS, algorithm, signature, `exp`/`nbf`/`aud`,
 //! revocation, then the application's subscription and the operation's scopes) or a WSO2 API
-//! key (the same key handling, then its own claims), then the rate-limit tiers. The data comes from the request's snapshot ([`Enforcement`]); the
+//! key (the same key handling, then its own claims), then the rate-limit tiers. An admitted
+//! principal is what [`backend_jwt`] mints the upstream's JWT from. The data comes from the request's snapshot ([`Enforcement`]); the
 //! caches and counters that must outlive snapshot swaps live in the [`Enforcer`].
 
+pub mod backend_jwt;
 pub mod clock;
 mod enforcement;
 mod enforcer;
@@ -28,4 +30,4 @@ pub use presented::{ApiKeyPresented, Presented};
 pub use principal::Principal;
 pub use rejection::{NotSubscribed, Rejection, TokenError};
 pub use schemes::{SecurityScheme, SecuritySchemes};
-pub use token::CredentialHeader;
+pub use token::{CredentialHeader, VerifiedCredential};

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::model::{Application, KeyType, Subscription};
+use crate::token::VerifiedCredential;
 
 /// Who a request was admitted as. Shared by the token cache, so cloning it is cheap.
 #[derive(Debug, Clone)]
@@ -13,4 +14,8 @@ pub struct Principal {
     pub subscription: Option<Arc<Subscription>>,
     /// The name of the key manager that issued the token.
     pub key_manager: Arc<str>,
+    /// The verified credential (bearer token or API key) the request was admitted with: its
+    /// expiry, and its identity for what is cached per credential (backend JWTs). `None` for a
+    /// principal made without one (tests, benches).
+    pub credential: Option<VerifiedCredential>,
 }

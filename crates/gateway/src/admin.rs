@@ -1,5 +1,5 @@
 //! The admin listener (operator.md, "Admin listener"): liveness, readiness, the running
-//! configuration and Prometheus metrics, on a separate plain-HTTP port.
+//! configuration, Prometheus metrics and the backend-JWT JWKS, on a separate plain-HTTP port.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
+use tollgate_enforcer::backend_jwt::BackendJwtSigner;
 use tollgate_router::SnapshotStore;
 use tollgate_router::server::{Phase, Shutdown};
 
@@ -34,6 +35,8 @@ pub struct Admin {
     pub registry: Registry,
     pub readiness: Arc<Readiness>,
     pub config_view: ConfigView,
+    /// The backend-JWT signer whose keys `GET /jwks` publishes; `None`: 404.
+    pub jwks: Option<Arc<BackendJwtSigner>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -96,6 +99,7 @@ impl Admin {
             "/health/ready" => text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
             "/metrics" => self.metrics(),
             "/config" => json(&(self.config_view)()),
+            "/jwks" => self.jwks(),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
     }
@@ -108,6 +112,13 @@ impl Admin {
             return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n");
         }
         respond(StatusCode::OK, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"), body)
+    }
+
+    /// The JWK Set that verifies backend JWTs (operator.md): the signing key, and a replaced
+    /// key until the JWTs it signed have expired.
+    fn jwks(&self) -> Response<Full<Bytes>> {
+        let Some(signer) = &self.jwks else { return text(StatusCode::NOT_FOUND, "no [backend_jwt] key configured\n") };
+        json(&serde_json::to_value(signer.jwks()).unwrap_or_default())
     }
 }
 

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use tollgate_enforcer::Rejection;
+use tollgate_enforcer::backend_jwt::BackendJwtError;
 
 use crate::body::ResponseBody;
 use crate::path::PathError;
@@ -32,6 +33,9 @@ pub enum Failure {
     Rejected(Rejection),
     #[error("upstream: {0}")]
     Upstream(ProxyError),
+    /// The Api asks for a backend JWT and none could be made: the request is not forwarded.
+    #[error("backend JWT: {0}")]
+    BackendJwt(BackendJwtError),
 }
 
 /// What a failure looks like on the wire, before it becomes a response.
@@ -102,6 +106,14 @@ impl Failure {
                 Answer::new(rejection.status(), rejection.code(), rejection.message(), rejection.description())
             }
             Failure::Upstream(error) => upstream_answer(error),
+            // WSO2's code for an authentication failure of the gateway's own (the contract
+            // has no row: the upstream must not be reached without its JWT).
+            Failure::BackendJwt(_) => Answer::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "900900",
+                "Internal server error",
+                "The gateway could not assert the caller to the upstream",
+            ),
         }
     }
 
@@ -117,7 +129,8 @@ impl Failure {
             | Failure::HeadersTooLarge
             | Failure::UnsupportedTransferCoding
             | Failure::NoRoute
-            | Failure::Upstream(_) => {}
+            | Failure::Upstream(_)
+            | Failure::BackendJwt(_) => {}
         }
     }
 }

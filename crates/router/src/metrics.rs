@@ -215,6 +215,7 @@ mod tests {
             api_key: Default::default(),
             endpoints: Endpoints::default(),
             cors: None,
+            backend_jwt: false,
             operations: Box::new([]),
             metrics: ApiMetrics::default(),
         }

@@ -177,6 +177,11 @@ impl ApiSpec {
         self.field(&format!("apiKeyHeader: {name}"))
     }
 
+    /// `backendJwt: true`: the upstream gets a backend JWT describing the caller.
+    pub(super) fn backend_jwt(self) -> Self {
+        self.field("backendJwt: true")
+    }
+
     /// `isDefaultVersion: true`: also served at `/{id}`.
     pub(super) fn default_version(self) -> Self {
         self.field("isDefaultVersion: true")

@@ -41,7 +41,8 @@ fn the_configuration_reference_lists_every_key_with_its_default_and_environment_
 fn every_section() -> Config {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
-    let toml = "[tls]\ncert = \"a.crt\"\nkey = \"a.key\"\n[[tls.sni]]\nserver_names = [\"x\"]\ncert = \"b.crt\"\nkey = \"b.key\"\n";
+    let toml = "[tls]\ncert = \"a.crt\"\nkey = \"a.key\"\n[[tls.sni]]\nserver_names = [\"x\"]\ncert = \"b.crt\"\nkey = \"b.key\"\n\
+                [backend_jwt]\nkey = \"jwt.pem\"\n";
     std::fs::write(&path, toml).unwrap();
     config::parse(Some(&path), Vec::new()).unwrap().config
 }

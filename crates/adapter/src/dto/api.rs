@@ -38,7 +38,8 @@ pub struct ApiDto<'a> {
     pub api_key_header: Option<Text<'a>>,
     /// model.md fields this version does not serve yet (docs/definitions.md, "Not yet
     /// served"): known keys, so the file source does not take them for misspelt ones;
-    /// `backendJwt: true` and a `mutualssl` scheme are refused by validation.
+    /// `backendJwt: true` is refused by validation when the gateway has no `[backend_jwt]` key;
+    /// a `mutualssl` scheme is refused by validation.
     #[serde(borrow)]
     pub client_certificates: Option<Vec<ClientCertificateDto<'a>>>,
     pub backend_jwt: Option<bool>,

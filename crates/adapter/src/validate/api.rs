@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::AUTHORIZATION;
 use http::{HeaderName, Method};
@@ -37,10 +38,7 @@ impl TryFrom<ApiDto<'_>> for Api {
         let blocked = one_of(lifecycle, &LIFECYCLE_STATES, "PUBLISHED, PROTOTYPED, DEPRECATED or BLOCKED")
             .map_err(FieldError::at("lifecycleState"))?;
         let schemes = security_schemes(dto.security_schemes)?;
-        if dto.backend_jwt == Some(true) {
-            let problem = Problem::NotSupported("the upstream would receive no backend JWT");
-            return Err(FieldError::new("backendJwt", problem));
-        }
+        let backend_jwt = backend_jwt(dto.backend_jwt.unwrap_or(false))?;
         let throttling_policy = optional_name(dto.throttling_policy, "throttlingPolicy")?;
         let base_paths = context.base_paths(&version, dto.is_default_version.unwrap_or(false));
         Ok(Api {
@@ -51,6 +49,7 @@ impl TryFrom<ApiDto<'_>> for Api {
             endpoints: endpoints(dto.endpoints)?,
             cors: dto.cors.map(cors).transpose().map_err(|e| e.within("cors"))?,
             operations: operations(dto.operations)?,
+            backend_jwt,
             guard: ApiGuard { id, name, version, blocked, throttling_policy, schemes, base_paths },
             metrics: Default::default(),
         })
@@ -99,8 +98,29 @@ impl Entity for Api {
             && self.api_key == other.api_key
             && same_endpoints(&self.endpoints, &other.endpoints)
             && self.cors == other.cors
+            && self.backend_jwt == other.backend_jwt
             && self.operations.len() == other.operations.len()
             && self.operations.iter().zip(other.operations.iter()).all(|(a, b)| same_operation(a, b))
+    }
+}
+
+/// Whether the gateway signs backend JWTs (`[backend_jwt]` is configured). Set by the gateway
+/// once, before any source starts: the gateway's configuration is fixed for its lifetime, and
+/// a process-wide flag keeps this one rule out of every source's and the catalog's signature.
+static BACKEND_JWT_SIGNER: AtomicBool = AtomicBool::new(false);
+
+/// Tells validation whether `backendJwt: true` can be served (client.md, "Backend JWT"; model.md
+/// `backendJwt`: it needs `[backend_jwt]` in the gateway configuration).
+pub fn set_backend_jwt_signer(configured: bool) {
+    BACKEND_JWT_SIGNER.store(configured, Ordering::Relaxed);
+}
+
+/// `backendJwt`: without a signing key, an Api that asks for a backend JWT is refused, never
+/// served without one.
+fn backend_jwt(asked: bool) -> Result<bool, FieldError> {
+    match asked && !BACKEND_JWT_SIGNER.load(Ordering::Relaxed) {
+        true => Err(FieldError::new("backendJwt", Problem::NoBackendJwtKey)),
+        false => Ok(asked),
     }
 }
 

@@ -42,6 +42,9 @@ pub enum Problem {
     /// less than its definition asks).
     #[error("not supported by this version of Tollgate: {0}")]
     NotSupported(&'static str),
+    /// `backendJwt: true` on a gateway without a signing key (client.md, "Backend JWT").
+    #[error("needs a backend JWT signing key: [backend_jwt] is not in the gateway configuration")]
+    NoBackendJwtKey,
     #[error("not a valid HTTP header name")]
     HeaderName,
     #[error("not a valid host name")]

@@ -23,6 +23,7 @@ use tollgate_enforcer::model::PolicyKind;
 use crate::dto::keys::decode_noting_unknown;
 use crate::rejected::EntityKind;
 
+pub use api::set_backend_jwt_signer;
 pub use endpoint::{MAX_CORS_MAX_AGE, MAX_RETRIES, MAX_TIMEOUT_MS};
 pub use error::{EntityError, FieldError, Problem};
 pub use key_manager::MAX_CLOCK_SKEW_SECONDS;

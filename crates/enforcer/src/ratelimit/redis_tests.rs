@@ -174,6 +174,7 @@ fn subscriber(subscription: &str) -> Principal {
         application: Some(Arc::new(application)),
         subscription: Some(Arc::new(subscription)),
         key_manager: "km".into(),
+        credential: None,
     }
 }
 

@@ -65,6 +65,7 @@ fn principal(subscription_policy: &str, application_policy: &str, subject: &str)
         application: Some(Arc::new(application)),
         subscription: Some(Arc::new(subscription)),
         key_manager: "km".into(),
+        credential: None,
     }
 }
 

@@ -6,7 +6,7 @@ use super::keys::{FetchContext, KeyStores, http_client};
 use super::parsed::{MAX_TOKEN_BYTES, parse_unverified};
 use super::refused::{Refusal, RefusedCache};
 use super::settings::TokenSettings;
-use super::verified::{CredentialKind, VerifiedCache, VerifiedToken};
+use super::verified::{CredentialKind, VerifiedCache, VerifiedCredential, VerifiedToken};
 use crate::clock::SharedClock;
 use crate::enforcement::{Enforcement, KeyManagers};
 use crate::enforcer::Access;
@@ -90,6 +90,7 @@ impl Authenticator {
             application: entitlement.application,
             subscription: entitlement.subscription,
             key_manager: verified.key_manager().name.clone(),
+            credential: Some(VerifiedCredential::new(verified)),
         })
     }
 
@@ -117,6 +118,7 @@ impl Authenticator {
             application: Some(grant.application.clone()),
             subscription: Some(subscription.clone()),
             key_manager: verified.key_manager().name.clone(),
+            credential: Some(VerifiedCredential::new(verified.clone())),
         })
     }
 

@@ -50,6 +50,7 @@ pub use self::credential::CredentialHeader;
 pub use self::parsed::{MAX_TOKEN_BYTES, ParsedToken, parse_unverified};
 pub use self::settings::TokenSettings;
 pub use self::signature::CanonicalSignature;
+pub use self::verified::VerifiedCredential;
 
 #[cfg(test)]
 mod tests;

@@ -33,6 +33,12 @@ pub(crate) struct VerifiedToken {
     cache_weight: u32,
 }
 
+/// A verified credential as a principal carries it: what is cached per credential (backend
+/// JWTs) is keyed by [`VerifiedCredential::identity`] and holds the handle, so that the identity
+/// cannot be reused by another credential while the entry lives. Cloning is one reference count.
+#[derive(Debug, Clone)]
+pub struct VerifiedCredential(Arc<VerifiedToken>);
+
 /// How a token was presented, which decides the checks after its signature: a bearer token's
 /// `exp` is required and its `aud` checked; an API key (client.md, "Credentials (securitySchemes
 /// api_key)") may have no `exp`, has no audience check and carries API-M's claims.
@@ -123,6 +129,11 @@ impl VerifiedToken {
         self.api_key.as_ref()
     }
 
+    /// When the credential expires (Unix seconds; `u64::MAX`: never, an API key without `exp`).
+    pub(crate) fn expires_at(&self) -> u64 {
+        self.lifetime.expires_at
+    }
+
     #[cfg(test)]
     pub(crate) fn cache_ttl(&self) -> Duration {
         self.cache_ttl
@@ -145,6 +156,25 @@ impl VerifiedToken {
     /// Any-of: true when `wanted` is empty or the token holds one of its scopes.
     pub(crate) fn holds_any_scope(&self, wanted: &[Arc<str>]) -> bool {
         wanted.is_empty() || wanted.iter().any(|scope| self.scopes.contains(scope))
+    }
+}
+
+// === impl VerifiedCredential ===
+
+impl VerifiedCredential {
+    pub(crate) fn new(verified: Arc<VerifiedToken>) -> Self {
+        VerifiedCredential(verified)
+    }
+
+    /// When the credential expires, in Unix seconds; `None`: never (an API key without `exp`).
+    pub fn expires_at(&self) -> Option<u64> {
+        Some(self.0.expires_at()).filter(|&at| at != u64::MAX)
+    }
+
+    /// An identity that no other live credential shares: the address of the verification,
+    /// unique for as long as a clone of this handle is held.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 }
 

@@ -20,7 +20,7 @@ use tollgate_adapter::SourceKind;
 
 pub use error::{ConfigError, ConfigErrors, Origins};
 pub use load::{Parsed, parse};
-pub use validate::{LogSettings, Settings, SourceSettings, validate};
+pub use validate::{BackendJwtKeySettings, LogSettings, Settings, SourceSettings, read_backend_jwt_pem, validate};
 
 /// A configuration that passed [`parse`] and [`validate`].
 #[derive(Debug, Clone)]
@@ -53,6 +53,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
+    pub backend_jwt: Option<BackendJwtConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -176,6 +177,24 @@ pub struct LogConfig {
     pub access: bool,
 }
 
+/// `[backend_jwt]`: the key that signs the JWTs sent to upstreams of Apis with `backendJwt`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendJwtConfig {
+    /// PEM private key, RSA (RS256) or EC P-256 (ES256); watched, replaced without a restart.
+    /// The path is shown in `/config`, never the key.
+    pub key: PathBuf,
+    /// Default: the key's RFC 7638 JWK thumbprint.
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default = "default_backend_jwt_issuer")]
+    pub issuer: String,
+    #[serde(default = "default_backend_jwt_header")]
+    pub header: String,
+    #[serde(default = "default_backend_jwt_ttl_seconds")]
+    pub ttl_seconds: u64,
+}
+
 // === defaults ===
 
 impl Default for ListenerConfig {
@@ -250,6 +269,18 @@ impl Default for LogConfig {
 
 fn default_tls_poll_seconds() -> u64 {
     10
+}
+
+fn default_backend_jwt_issuer() -> String {
+    "tollgate".into()
+}
+
+fn default_backend_jwt_header() -> String {
+    "X-JWT-Assertion".into()
+}
+
+fn default_backend_jwt_ttl_seconds() -> u64 {
+    900
 }
 
 /// Shows a Redis URL without its password.

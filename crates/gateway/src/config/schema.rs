@@ -95,10 +95,16 @@ pub(super) const SETTINGS: &[Setting] = &[
     setting("log.level", Kind::Text),
     setting("log.format", Kind::Choice(LOG_FORMATS)),
     setting("log.access", Kind::Flag),
+    // [backend_jwt] (operator.md): JWTs for the upstreams of Apis with backendJwt.
+    setting("backend_jwt.key", Kind::Text),
+    setting("backend_jwt.kid", Kind::Text),
+    setting("backend_jwt.issuer", Kind::Text),
+    setting("backend_jwt.header", Kind::Text),
+    setting("backend_jwt.ttl_seconds", whole(1, 86_400)),
 ];
 
 /// Keys that a section, when present, must set.
-pub(super) const REQUIRED: &[&str] = &["tls.cert", "tls.key"];
+pub(super) const REQUIRED: &[&str] = &["tls.cert", "tls.key", "backend_jwt.key"];
 
 /// The setting named `key` (`section.key`).
 pub(super) fn find(key: &str) -> Option<&'static Setting> {

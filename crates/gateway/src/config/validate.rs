@@ -3,12 +3,15 @@
 //! control-plane client, the Redis URL, the log filter), so that `tollgate check` and a run
 //! give the same verdict. Every problem is collected; nothing is clamped.
 
+use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use http::HeaderName;
 use tollgate_adapter::{ClientIdentity, ControlPlaneSettings, ControlPlaneSource, SourceKind};
 use tollgate_enforcer::EnforcerSettings;
+use tollgate_enforcer::backend_jwt::{BackendJwtSettings, MAX_KEY_PEM_BYTES, SigningKey};
 use tollgate_enforcer::ratelimit::{RateLimitBackend, RateLimitSettings};
 use tollgate_router::pipeline::PipelineSettings;
 use tollgate_router::proxy::{UpstreamSettings, Upstreams};
@@ -36,6 +39,17 @@ pub struct Settings {
     /// Then in-flight requests get this long to finish.
     pub shutdown_timeout: Duration,
     pub log: LogSettings,
+    /// `[backend_jwt]`, when configured.
+    pub backend_jwt: Option<BackendJwtKeySettings>,
+}
+
+/// `[backend_jwt]`: where the signing key is (read at start and whenever the file changes),
+/// the `kid` configured for it, and how the JWTs are made.
+#[derive(Debug, Clone)]
+pub struct BackendJwtKeySettings {
+    pub key: PathBuf,
+    pub kid: Option<String>,
+    pub signer: BackendJwtSettings,
 }
 
 /// Where API definitions come from.
@@ -69,6 +83,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
     let upstreams = upstreams(config, origins, &mut errors);
     let enforcer = enforcer(config, origins, &mut errors);
     let log = log(config, origins, &mut errors);
+    let backend_jwt = backend_jwt(config, origins, &mut errors);
     let listener = &config.listener;
     let settings = Settings {
         https: listener.https,
@@ -95,6 +110,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
         drain: Duration::from_secs(config.shutdown.drain_seconds),
         shutdown_timeout: Duration::from_secs(config.shutdown.timeout_seconds),
         log,
+        backend_jwt,
     };
     ConfigErrors::or_ok(errors, settings)
 }
@@ -214,4 +230,41 @@ fn log(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> Log
         errors.push(origins.error("log.level", format!("{:?} is not a log filter ({error})", log.level)));
     }
     LogSettings { level: log.level.clone(), format: log.format, access: log.access }
+}
+
+// === [backend_jwt] ===
+
+/// The key loads as the run loads it (and as every replacement of the file will be checked);
+/// the header is a header name.
+fn backend_jwt(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> Option<BackendJwtKeySettings> {
+    let section = config.backend_jwt.as_ref()?;
+    if let Err(problem) = load_backend_jwt_key(&section.key, section.kid.as_deref()) {
+        errors.push(origins.error("backend_jwt.key", problem));
+    }
+    let header = HeaderName::from_bytes(section.header.as_bytes()).unwrap_or_else(|_| {
+        errors.push(origins.error("backend_jwt.header", format!("{:?} is not an HTTP header name", section.header)));
+        HeaderName::from_static("x-jwt-assertion")
+    });
+    let signer = BackendJwtSettings {
+        issuer: section.issuer.as_str().into(),
+        header,
+        ttl: Duration::from_secs(section.ttl_seconds),
+    };
+    Some(BackendJwtKeySettings { key: section.key.clone(), kid: section.kid.clone(), signer })
+}
+
+/// Reads and parses the signing key; the problem names the file, never the key.
+fn load_backend_jwt_key(path: &Path, kid: Option<&str>) -> Result<SigningKey, String> {
+    let pem = read_backend_jwt_pem(path)?;
+    SigningKey::from_pem(&pem, kid).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// The key file's bytes, at most one past [`MAX_KEY_PEM_BYTES`] (enough for the parser to
+/// refuse it as too large without reading a huge file whole).
+pub fn read_backend_jwt_pem(path: &Path) -> Result<Vec<u8>, String> {
+    let cannot_read = |error: std::io::Error| format!("cannot read {}: {error}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    let mut pem = Vec::new();
+    file.take(MAX_KEY_PEM_BYTES as u64 + 1).read_to_end(&mut pem).map_err(cannot_read)?;
+    Ok(pem)
 }

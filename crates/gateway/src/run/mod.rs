@@ -1,6 +1,7 @@
 //! Wiring: builds every part from the configuration, binds the listeners, serves until a
 //! signal, then shuts down in the order operator.md gives.
 
+mod backend_jwt_key;
 mod settings;
 mod view;
 
@@ -13,7 +14,8 @@ use prometheus::Registry;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tollgate_adapter::{AdapterMetrics, Applier, StatusCell};
-use tollgate_enforcer::clock::SystemClock;
+use tollgate_enforcer::backend_jwt::{BackendJwtSigner, SigningKey};
+use tollgate_enforcer::clock::{SharedClock, SystemClock};
 use tollgate_enforcer::{Enforcer, EnforcerMetrics};
 use tollgate_router::pipeline::Pipeline;
 use tollgate_router::proxy::Upstreams;
@@ -24,7 +26,7 @@ use tollgate_router::{AccessLog, RouterMetrics, SnapshotStore};
 use self::settings::start_source;
 use self::view::config_view;
 use crate::admin::{Admin, Readiness};
-use crate::config::{Loaded, Settings};
+use crate::config::{BackendJwtKeySettings, Loaded, Settings, read_backend_jwt_pem};
 use crate::process_metrics::{ProcessMetrics, register_build_info};
 use crate::{EXIT_FAILURE, EXIT_USAGE};
 
@@ -86,6 +88,8 @@ struct Parts {
     pipeline: Arc<Pipeline>,
     tls: Tls,
     tls_metrics: TlsMetrics,
+    /// Set while `[backend_jwt]` is configured (`GET /jwks`).
+    backend_jwt: Option<Arc<BackendJwtSigner>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -132,7 +136,12 @@ pub async fn serve_with(
         })
         .collect();
     readiness.listeners_bound();
-    let admin = Admin { registry: parts.registry.clone(), readiness, config_view: config_view(&parts, &loaded) };
+    let admin = Admin {
+        registry: parts.registry.clone(),
+        readiness,
+        config_view: config_view(&parts, &loaded),
+        jwks: parts.backend_jwt.clone(),
+    };
     let admin_task = tokio::spawn(admin.serve(admin_listener, trigger.subscribe()));
     let signals = stop.await?;
     drain_then_close(&trigger, signals, settings.drain).await;
@@ -162,8 +171,14 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
     background.extend(enforcer.limiter().start());
     let store = Arc::new(SnapshotStore::new());
     let applier =
-        Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock, settings.source_kind()));
+        Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock.clone(), settings.source_kind()));
     let status = applier.status().clone();
+    let backend_jwt = match &settings.backend_jwt {
+        Some(key) => Some(start_backend_jwt(key, clock.clone(), &mut background)?),
+        None => None,
+    };
+    // Before any source starts: an Api with backendJwt is served only with a signing key.
+    tollgate_adapter::validate::set_backend_jwt_signer(backend_jwt.is_some());
     background.extend(start_source(&settings.source, applier).await?);
     let upstreams = Upstreams::new(settings.upstreams.clone()).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
     let access_log = match settings.log.access {
@@ -181,7 +196,29 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         access_log,
         settings.pipeline.clone(),
     );
-    Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, background })
+    let pipeline = match &backend_jwt {
+        Some(signer) => pipeline.with_backend_jwt(signer.clone()),
+        None => pipeline,
+    };
+    Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, backend_jwt, background })
+}
+
+/// Loads the backend-JWT signing key (validation loaded it too; the file may have changed
+/// since) and starts watching its file for a replacement.
+fn start_backend_jwt(
+    settings: &BackendJwtKeySettings,
+    clock: SharedClock,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<Arc<BackendJwtSigner>, Fatal> {
+    let fail = |problem: String| Fatal::Config(format!("backend_jwt.key: {problem}"));
+    // Read once: the bytes the watcher starts from are those of the key that signs.
+    let pem = read_backend_jwt_pem(&settings.key).map_err(fail)?;
+    let key = SigningKey::from_pem(&pem, settings.kid.as_deref())
+        .map_err(|error| fail(format!("{}: {error}", settings.key.display())))?;
+    tracing::info!(kid = %key.kid(), "backend JWT signing key loaded");
+    let signer = Arc::new(BackendJwtSigner::new(settings.signer.clone(), key, clock));
+    background.push(backend_jwt_key::spawn(settings.key.clone(), pem, signer.clone()));
+    Ok(signer)
 }
 
 /// Binds with a deep accept backlog (the default 128 overflows under connection bursts).

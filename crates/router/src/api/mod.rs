@@ -31,6 +31,9 @@ pub struct Api {
     pub endpoints: Endpoints,
     pub cors: Option<Cors>,
     pub operations: Box<[Operation]>,
+    /// `backendJwt`: authenticated requests reach the upstream with a backend JWT (client.md,
+    /// "Backend JWT"); never forwarded without one.
+    pub backend_jwt: bool,
     /// Metric handles, resolved on the first request.
     pub metrics: ApiMetrics,
 }

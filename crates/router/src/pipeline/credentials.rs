@@ -98,6 +98,7 @@ mod tests {
             api_key: ApiKeyName::default(),
             endpoints: Default::default(),
             cors: None,
+            backend_jwt: false,
             operations: Box::new([]),
             metrics: Default::default(),
         }

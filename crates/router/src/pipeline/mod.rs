@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use http::{HeaderName, Request, Response};
 use hyper::body::Incoming;
+use tollgate_enforcer::backend_jwt::{BackendJwtError, BackendJwtSigner};
 use tollgate_enforcer::{Access, Admission, Enforcer, TokenError};
 
 use crate::api::{Api, Endpoint};
@@ -46,6 +47,8 @@ pub struct Pipeline {
     metrics: RouterMetrics,
     access_log: Option<AccessLog>,
     settings: PipelineSettings,
+    /// Set while `[backend_jwt]` is configured.
+    backend_jwt: Option<Arc<BackendJwtSigner>>,
 }
 
 // === impl Pipeline ===
@@ -59,7 +62,14 @@ impl Pipeline {
         access_log: Option<AccessLog>,
         settings: PipelineSettings,
     ) -> Self {
-        Pipeline { store, enforcer, upstreams, metrics, access_log, settings }
+        Pipeline { store, enforcer, upstreams, metrics, access_log, settings, backend_jwt: None }
+    }
+
+    /// Sends backend JWTs signed by `signer` for the Apis that ask for them, and removes the
+    /// client's copies of its header from every request.
+    pub fn with_backend_jwt(mut self, signer: Arc<BackendJwtSigner>) -> Self {
+        self.backend_jwt = Some(signer);
+        self
     }
 
     pub fn metrics(&self) -> &RouterMetrics {
@@ -165,7 +175,11 @@ impl Pipeline {
             api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
             identity: &identity,
         };
-        let asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
+        let mut asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
+        let jwt = backend_jwt(self.backend_jwt.as_deref(), route.api, admission).map_err(Failure::BackendJwt)?;
+        if let Some(signer) = &self.backend_jwt {
+            proxy::replace_backend_jwt(&mut parts.headers, &mut asserted, signer.header(), jwt);
+        }
         let upstream_request = Request::from_parts(parts, body);
         let sent = Instant::now();
         let result = self.upstreams.forward(endpoint, upstream_request, target_path, asserted).await;
@@ -185,6 +199,21 @@ enum Served {
     Upstream(Response<ResponseBody>),
     /// The gateway answered itself without forwarding (a CORS preflight).
     Gateway(Response<ResponseBody>),
+}
+
+/// The backend JWT of an authenticated request to an Api with `backendJwt`; none otherwise
+/// (an unsecured operation has no caller to describe). Without a signer such an Api is refused
+/// by validation; should one get here anyway, it is not forwarded.
+fn backend_jwt(
+    signer: Option<&BackendJwtSigner>,
+    api: &Api,
+    admission: &Admission,
+) -> Result<Option<http::HeaderValue>, BackendJwtError> {
+    match (&admission.principal, api.backend_jwt, signer) {
+        (Some(principal), true, Some(signer)) => signer.assertion(principal, &api.guard).map(Some),
+        (Some(_), true, None) => Err(BackendJwtError::NotConfigured),
+        (Some(_) | None, _, _) => Ok(None),
+    }
 }
 
 /// Production or sandbox by the credential's key type; an unauthenticated request uses

@@ -85,6 +85,19 @@ fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<
     headers.keys().filter(|name| doomed(name)).cloned().collect()
 }
 
+/// The backend JWT (client.md, "Backend JWT"): every client copy of `header` is removed, and
+/// `jwt`, when the request has one, is asserted in its place. Called for every request while
+/// `[backend_jwt]` is configured, whatever the Api.
+pub fn replace_backend_jwt(
+    headers: &mut HeaderMap,
+    asserted: &mut Asserted,
+    header: &HeaderName,
+    jwt: Option<HeaderValue>,
+) {
+    headers.remove(header);
+    asserted.0.extend(jwt.map(|jwt| (header.clone(), jwt)));
+}
+
 // === impl Asserted ===
 
 impl Asserted {

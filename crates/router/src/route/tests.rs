@@ -25,6 +25,7 @@ fn api(id: &str, base_paths: &[&str], vhosts: &[&str], operations: &[(&str, &str
         api_key: Default::default(),
         endpoints: Endpoints::default(),
         cors: None,
+        backend_jwt: false,
         operations: operations.iter().map(|&(verb, target)| operation(verb, target)).collect(),
         metrics: Default::default(),
     })

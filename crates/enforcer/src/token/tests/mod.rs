@@ -7,6 +7,7 @@
 mod algorithms;
 mod api_keys;
 mod attacks;
+mod backend_jwt;
 mod cache;
 mod entitlement;
 mod jwks;

@@ -155,7 +155,8 @@ fn secrets_are_not_serialised() {
 fn the_schema_lists_every_key_of_the_configuration_types() {
     let text = "[tls]\ncert = \"a\"\nkey = \"b\"\n[[tls.sni]]\nserver_names = [\"x\"]\ncert = \"c\"\nkey = \"d\"\n\
                 [listener]\nhttp = \"127.0.0.1:8080\"\n[source]\nstate_dir = \"s\"\ngateway_id = \"g\"\n\
-                client_cert = \"c\"\nclient_key = \"k\"\nca_file = \"ca\"\n";
+                client_cert = \"c\"\nclient_key = \"k\"\nca_file = \"ca\"\n\
+                [backend_jwt]\nkey = \"bj.pem\"\nkid = \"k1\"\n";
     let config = parsed(text).unwrap_or_else(|e| panic!("{e}")).config;
     let value = serde_json::to_value(&config).unwrap_or_default();
     let mut keys: BTreeSet<String> = value

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use http::{HeaderMap, Method, Version};
 
 use super::*;
+use crate::proxy::{Asserted, replace_backend_jwt};
 
 const REQUEST_ID: HeaderValue = HeaderValue::from_static("rid-1");
 
@@ -46,6 +47,23 @@ fn request_gets_forwarding_headers() {
     assert_eq!(values(&map, "x-forwarded-proto"), ["https"]);
     assert_eq!(values(&map, "x-forwarded-host"), ["api.example.com"]);
     assert_eq!(values(&map, "x-request-id"), ["rid-1"]);
+}
+
+#[test]
+fn the_backend_jwt_replaces_every_client_copy_and_without_one_the_copies_still_go() {
+    let jwt_header = HeaderName::from_static("x-jwt-assertion");
+    let client = [("x-jwt-assertion", "forged"), ("x-jwt-assertion", "second"), ("accept", "*/*")];
+    let mut map = headers(&client);
+    let mut asserted = Asserted::default();
+    replace_backend_jwt(&mut map, &mut asserted, &jwt_header, Some(HeaderValue::from_static("minted")));
+    asserted.append_to(&mut map);
+    assert_eq!(values(&map, "x-jwt-assertion"), ["minted"]);
+    assert_eq!(values(&map, "accept"), ["*/*"]);
+    let mut map = headers(&client);
+    let mut asserted = Asserted::default();
+    replace_backend_jwt(&mut map, &mut asserted, &jwt_header, None);
+    asserted.append_to(&mut map);
+    assert!(values(&map, "x-jwt-assertion").is_empty(), "an Api without backendJwt: none at all");
 }
 
 #[test]

@@ -1,0 +1,161 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::HeaderValue;
+use moka::Expiry;
+
+use super::claims::api_context;
+use super::key::SigningKey;
+use crate::guard::ApiGuard;
+use crate::model::{Application, KeyType, Subscription};
+use crate::principal::Principal;
+use crate::token::VerifiedCredential;
+
+/// Backend JWTs by (credential, Api id), bounded by weight (one unit per started KiB of JWT),
+/// each entry dropped when its JWT is due for renewal.
+///
+/// The credential is identified by the address of its verification; an entry holds that
+/// verification, so no other credential can take the address while the entry lives.
+#[derive(Debug)]
+pub(super) struct MintedCache {
+    cache: moka::sync::Cache<MintKey, Arc<Minted>, foldhash::fast::RandomState>,
+}
+
+/// (credential identity, Api id).
+type MintKey = (usize, Arc<str>);
+
+/// One backend JWT with everything it was made from, so that a hit can tell whether it still
+/// describes the request: same signing key, same Api name/version/context, same application,
+/// subscription and key type (a snapshot may have changed them since).
+#[derive(Debug)]
+pub(super) struct Minted {
+    /// Held to keep the cache key's identity from being reused.
+    _credential: VerifiedCredential,
+    pub(super) key: Arc<SigningKey>,
+    api_name: Arc<str>,
+    api_version: Arc<str>,
+    api_context: Box<str>,
+    application: Option<Arc<Application>>,
+    subscription: Option<Arc<Subscription>>,
+    key_type: KeyType,
+    pub(super) header: HeaderValue,
+    /// Unix seconds from which a new JWT is minted instead (before its `exp`, by a margin).
+    pub(super) renew_at: u64,
+    cache_ttl: Duration,
+}
+
+/// Entries live until their JWT is due for renewal (on moka's clock; the signer also checks
+/// `renew_at` against the injected clock on every hit).
+struct UntilRenewal;
+
+/// At most this long before its `exp` a cached backend JWT is replaced, so that an upstream
+/// never receives one about to expire.
+pub(super) const MAX_RENEWAL_MARGIN: u64 = 30;
+
+/// Weight units (KiB of JWT) the cache holds: about 32 MiB of JWTs.
+const CAPACITY: u64 = 32 * 1024;
+
+// === impl MintedCache ===
+
+impl MintedCache {
+    pub(super) fn new() -> Self {
+        let cache = moka::sync::Cache::<MintKey, Arc<Minted>>::builder()
+            .max_capacity(CAPACITY)
+            .weigher(|_, minted| weight(minted.header.len()))
+            .expire_after(UntilRenewal)
+            .build_with_hasher(foldhash::fast::RandomState::default());
+        MintedCache { cache }
+    }
+
+    pub(super) fn get(&self, credential: &VerifiedCredential, api: &ApiGuard) -> Option<Arc<Minted>> {
+        self.cache.get(&(credential.identity(), api.id.clone()))
+    }
+
+    /// Remembers `minted`, unless it is already due for renewal.
+    pub(super) fn insert(&self, credential: &VerifiedCredential, api: &ApiGuard, minted: Arc<Minted>) {
+        if !minted.cache_ttl.is_zero() {
+            self.cache.insert((credential.identity(), api.id.clone()), minted);
+        }
+    }
+
+    /// Forgets every JWT (after a key rotation, they are all signed with the old key).
+    pub(super) fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+}
+
+// === impl Minted ===
+
+impl Minted {
+    /// A minted JWT for `principal` on `api`, signed by `key`, due for renewal at `renew_at`.
+    pub(super) fn new(
+        credential: VerifiedCredential,
+        key: Arc<SigningKey>,
+        (principal, api): (&Principal, &ApiGuard),
+        header: HeaderValue,
+        (now, renew_at): (u64, u64),
+    ) -> Self {
+        Minted {
+            _credential: credential,
+            key,
+            api_name: api.name.clone(),
+            api_version: api.version.clone(),
+            api_context: api_context(api).into(),
+            application: principal.application.clone(),
+            subscription: principal.subscription.clone(),
+            key_type: principal.key_type,
+            header,
+            renew_at,
+            cache_ttl: Duration::from_secs(renew_at.saturating_sub(now)),
+        }
+    }
+
+    /// Whether this JWT may be sent for `principal` on `api` at `now`, signed by `current`.
+    pub(super) fn serves(&self, principal: &Principal, api: &ApiGuard, current: &Arc<SigningKey>, now: u64) -> bool {
+        now < self.renew_at
+            && Arc::ptr_eq(&self.key, current)
+            && self.key_type == principal.key_type
+            && same(&self.application, &principal.application)
+            && same(&self.subscription, &principal.subscription)
+            && *self.api_name == *api.name
+            && *self.api_version == *api.version
+            && *self.api_context == *api_context(api)
+    }
+}
+
+/// The renewal time of a JWT issued at `issued_at` expiring at `expires_at`: a quarter of its
+/// life before `exp`, at most [`MAX_RENEWAL_MARGIN`] seconds.
+pub(super) fn renewal(issued_at: u64, expires_at: u64) -> u64 {
+    let life = expires_at.saturating_sub(issued_at);
+    expires_at.saturating_sub((life / 4).min(MAX_RENEWAL_MARGIN))
+}
+
+fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        (Some(_), None) | (None, Some(_)) => false,
+    }
+}
+
+// === impl UntilRenewal ===
+
+impl Expiry<MintKey, Arc<Minted>> for UntilRenewal {
+    fn expire_after_create(&self, _: &MintKey, minted: &Arc<Minted>, _: Instant) -> Option<Duration> {
+        Some(minted.cache_ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &MintKey,
+        minted: &Arc<Minted>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(minted.cache_ttl)
+    }
+}
+
+fn weight(len: usize) -> u32 {
+    u32::try_from(len.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
+}
