@@ -48,6 +48,6 @@ pub use metrics::{AdapterMetrics, EventResult, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
 pub use source::{
     ApiSummary, CheckReport, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, FileSource,
-    FileWatch, SavedState, SourceError, StateDir, check_directory,
+    FileWatch, SavedState, SourceError, StateDir, Wso2Settings, Wso2Source, Wso2Status, Wso2Task, check_directory,
 };
 pub use status::{SourceKind, StatusCell, SyncState, SyncStatus};

@@ -1,10 +1,10 @@
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Text;
 
 /// An `Api` as written (model.md). Every field is optional here so that a missing one is
 /// reported by validation with its name; keys it does not have are collected ([`super::keys`]).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ApiDto<'a> {
     #[serde(borrow)]
@@ -43,7 +43,7 @@ pub struct ApiDto<'a> {
 }
 
 /// One `clientCertificates` entry (model.md); not served yet, see [`ApiDto`].
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ClientCertificateDto<'a> {
     #[serde(borrow)]
@@ -55,7 +55,7 @@ pub struct ClientCertificateDto<'a> {
 }
 
 /// `endpoints`: production and/or sandbox.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct EndpointsDto<'a> {
     #[serde(borrow)]
@@ -69,7 +69,7 @@ pub struct EndpointsDto<'a> {
 /// Besides the fields of model.md it accepts `protocol`: `"http1"` (default: HTTP/1.1, or
 /// HTTP/2 when a TLS upstream selects it in ALPN) or `"http2"` (HTTP/2 only: prior knowledge
 /// on `http://`, ALPN `h2` on `https://`), a Tollgate addition for gRPC and h2c upstreams.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct EndpointDto<'a> {
     #[serde(borrow)]
@@ -85,7 +85,7 @@ pub struct EndpointDto<'a> {
 }
 
 /// `retries`: how often, and on which upstream statuses.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RetriesDto {
     pub count: Option<u64>,
@@ -93,7 +93,7 @@ pub struct RetriesDto {
 }
 
 /// `cors`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CorsDto<'a> {
     #[serde(borrow)]
@@ -109,7 +109,7 @@ pub struct CorsDto<'a> {
 }
 
 /// One `operations` entry.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct OperationDto<'a> {
     #[serde(borrow)]

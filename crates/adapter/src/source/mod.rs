@@ -16,6 +16,7 @@ pub use control_plane::{
     ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, SavedState, StateDir,
 };
 pub use file::{DEBOUNCE, FileSource, FileWatch, RESCAN_INTERVAL};
+pub use wso2_apim::{Wso2Settings, Wso2Source, Wso2Status, Wso2Task};
 
 /// Why a source could not start or load.
 #[derive(Debug, thiserror::Error)]

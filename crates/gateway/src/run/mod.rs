@@ -3,6 +3,7 @@
 
 mod settings;
 mod view;
+mod wso2_hub;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use prometheus::Registry;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tollgate_adapter::{AdapterMetrics, Applier, StatusCell};
+use tollgate_adapter::{AdapterMetrics, Applier, StatusCell, Wso2Status};
 use tollgate_enforcer::clock::SystemClock;
 use tollgate_enforcer::{Enforcer, EnforcerMetrics};
 use tollgate_router::pipeline::Pipeline;
@@ -87,6 +88,8 @@ struct Parts {
     tls: Tls,
     tls_metrics: TlsMetrics,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The `wso2-apim` source's hub, event and pull state, for `/config`.
+    wso2: Option<Wso2Status>,
 }
 
 /// The addresses the gateway listens on (ports chosen by the system when configured as 0).
@@ -164,7 +167,8 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
     let applier =
         Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock, settings.source_kind()));
     let status = applier.status().clone();
-    background.extend(start_source(&settings.source, applier).await?);
+    let started = start_source(&settings.source, applier).await?;
+    background.extend(started.tasks);
     let upstreams = Upstreams::new(settings.upstreams.clone()).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
     let access_log = match settings.log.access {
         true => Some(
@@ -181,7 +185,16 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         access_log,
         settings.pipeline.clone(),
     );
-    Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, background })
+    Ok(Parts {
+        registry,
+        store,
+        status,
+        pipeline: Arc::new(pipeline),
+        tls,
+        tls_metrics,
+        background,
+        wso2: started.wso2,
+    })
 }
 
 /// Binds with a deep accept backlog (the default 128 overflows under connection bursts).
