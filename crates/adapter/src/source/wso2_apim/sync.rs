@@ -156,10 +156,11 @@ impl SyncLoop {
             Err(failed) => return Err(self.pull_failed(&[ApimError::Engine(failed.to_string())])),
         };
         let mut failures = Vec::new();
-        let mut incomplete = false;
+        let (mut incomplete, mut fetched_any) = (false, false);
         for (group, result) in groups {
             match result {
                 Ok(data) => {
+                    fetched_any = true;
                     self.state.pulled_at.insert(group, started);
                     self.state.held.insert(group, data);
                 }
@@ -169,7 +170,8 @@ impl SyncLoop {
                 }
             }
         }
-        if incomplete {
+        // A group never fetched cannot be served as empty; nothing fetched is no pull.
+        if incomplete || !fetched_any {
             return Err(self.pull_failed(&failures));
         }
         self.engine.set_connected(true);
