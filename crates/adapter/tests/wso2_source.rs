@@ -4,6 +4,8 @@
 //! event kind taking effect after a re-fetch, acks only once serving, out-of-date and
 //! undecodable events, reconnects, REST failures, both version forms.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test setup must panic loudly
+
 mod common;
 
 use std::future::Future;
@@ -142,7 +144,7 @@ fn now_ms() -> u64 {
 }
 
 /// A `notification` message of `event_type` with this decoded event, stamped `timestamp`.
-fn notification(event_type: &str, event: Value, timestamp: u64) -> Vec<u8> {
+fn notification(event_type: &str, event: &Value, timestamp: u64) -> Vec<u8> {
     let encoded = STANDARD.encode(event.to_string());
     json!({"event": {"payloadData": {"eventType": event_type, "timestamp": timestamp, "event": encoded}}})
         .to_string()
@@ -194,26 +196,27 @@ async fn every_event_kind_takes_effect_after_a_refetch_and_is_acked_only_once_se
     world.apim.with(|state| state.deploy(second));
     let deploy = super_tenant(json!({"apiId": 2, "uuid": "7808af84-6b9a-4c86-953a-4f40f157671f", "name": "second",
         "version": "1.0.0", "context": "/second/1.0.0", "gatewayLabels": ["Default"]}));
-    let body = notification("DEPLOY_API_IN_GATEWAY", deploy.clone(), now_ms());
+    let body = notification("DEPLOY_API_IN_GATEWAY", &deploy, now_ms());
     world.publish("deploy", "notification", &body, has_api("7808af84-6b9a-4c86-953a-4f40f157671f")).await;
     assert!(world.acked("deploy").await, "acked once the API serves");
     let acked_revision = eventually(SOON, async || world.apim.patches().iter().any(|p| p[0]["revisionId"] == 4)).await;
     assert!(acked_revision, "the deployed revision is acknowledged: {:?}", world.apim.patches());
 
     world.apim.with(|state| state.undeploy("7808af84-6b9a-4c86-953a-4f40f157671f"));
-    let body = notification("REMOVE_API_FROM_GATEWAY", deploy, now_ms());
+    let body = notification("REMOVE_API_FROM_GATEWAY", &deploy, now_ms());
     world.publish("undeploy", "notification", &body, |s| !has_api("7808af84-6b9a-4c86-953a-4f40f157671f")(s)).await;
     assert!(world.acked("undeploy").await);
 
     world.apim.with(|state| state.add_application("app-2", 2, "10PerMin"));
-    let body = notification("APPLICATION_CREATE", super_tenant(json!({"uuid": "app-2", "applicationId": 2})), now_ms());
+    let body =
+        notification("APPLICATION_CREATE", &super_tenant(json!({"uuid": "app-2", "applicationId": 2})), now_ms());
     world.publish("application", "notification", &body, |s| s.enforcement.applications.get("app-2").is_some()).await;
     assert!(world.acked("application").await);
 
     world.apim.with(|state| state.add_key_mapping("app-2", "ck-2", "Resident Key Manager"));
     let mapping = json!({"applicationId": 2, "applicationUUID": "app-2", "consumerKey": "ck-2", "keyType": "PRODUCTION",
         "keyManager": "Resident Key Manager"});
-    let body = notification("APPLICATION_REGISTRATION_CREATE", super_tenant(mapping), now_ms());
+    let body = notification("APPLICATION_REGISTRATION_CREATE", &super_tenant(mapping), now_ms());
     let mapped = |s: &Snapshot| s.enforcement.key_mappings.get("Resident Key Manager", "ck-2").is_some();
     world.publish("key mapping", "notification", &body, mapped).await;
     assert!(world.acked("key mapping").await);
@@ -221,7 +224,7 @@ async fn every_event_kind_takes_effect_after_a_refetch_and_is_acked_only_once_se
     world.apim.with(|state| state.add_subscription("sub-2", 2, TEST_API, "app-2", "Gold", "UNBLOCKED"));
     let subscription = super_tenant(json!({"subscriptionId": 2, "subscriptionUUID": "sub-2", "apiUUID": TEST_API,
         "applicationUUID": "app-2", "policyId": "Gold", "subscriptionState": "UNBLOCKED"}));
-    let body = notification("SUBSCRIPTIONS_CREATE", subscription, now_ms());
+    let body = notification("SUBSCRIPTIONS_CREATE", &subscription, now_ms());
     world
         .publish("subscription", "notification", &body, |s| {
             s.enforcement.subscriptions.get(TEST_API, "app-2").is_some()
@@ -233,7 +236,7 @@ async fn every_event_kind_takes_effect_after_a_refetch_and_is_acked_only_once_se
     let policy = super_tenant(
         json!({"policyType": "SUBSCRIPTION", "policyId": 1, "policyName": "Gold", "quotaType": "requestCount"}),
     );
-    let body = notification("POLICY_UPDATE", policy, now_ms());
+    let body = notification("POLICY_UPDATE", &policy, now_ms());
     let limit_of_7 = |s: &Snapshot| {
         s.enforcement
             .policies
@@ -265,12 +268,12 @@ async fn an_event_older_than_the_last_pull_of_its_entity_is_dropped() {
     let delete = super_tenant(
         json!({"subscriptionId": 1, "subscriptionUUID": "sub-1", "apiUUID": TEST_API, "applicationUUID": "app-1"}),
     );
-    let stale = notification("SUBSCRIPTIONS_DELETE", delete.clone(), 1_000);
+    let stale = notification("SUBSCRIPTIONS_DELETE", &delete, 1_000);
     world
         .publish("stale", "notification", &stale, |s| s.enforcement.subscriptions.get(TEST_API, "app-1").is_some())
         .await;
     assert!(world.acked("stale").await, "dropped: the subscription stays");
-    let fresh = notification("SUBSCRIPTIONS_DELETE", delete, now_ms());
+    let fresh = notification("SUBSCRIPTIONS_DELETE", &delete, now_ms());
     world
         .publish("fresh", "notification", &fresh, |s| s.enforcement.subscriptions.get(TEST_API, "app-1").is_none())
         .await;

@@ -54,8 +54,9 @@ async fn handle(shared: Arc<Mutex<State>>, request: Request<Incoming>) -> Result
 
 fn answer(state: &mut State, method: &Method, resource: &str, query: &Query, body: &[u8]) -> Answer {
     let by = |list: &[Value], key: &str, wanted: Option<&String>| -> Answer {
-        let found =
-            list.iter().filter(|entry| wanted.is_none_or(|w| entry[key] == w.as_str() || entry[key].to_string() == *w));
+        let found = list.iter().filter(|entry| {
+            wanted.is_none_or(|w| entry[key] == w.as_str() || entry[key].as_i64().is_some_and(|n| w.parse() == Ok(n)))
+        });
         Answer::Json(200, listed(found.cloned().collect()))
     };
     match (method, resource) {
@@ -144,7 +145,7 @@ fn decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
+            b'%' if i + 2 < bytes.len() => {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(byte) => {

@@ -174,7 +174,7 @@ impl State {
 
     /// Deploys `api` (replacing one with its UUID).
     pub fn deploy(&mut self, api: FakeApi) {
-        self.undeploy(&api.uuid.clone());
+        self.undeploy(&api.uuid);
         self.apis.push(api);
     }
 
@@ -327,7 +327,7 @@ impl State {
 
 /// `{"count", "list"}`.
 pub(super) fn listed(list: Vec<Value>) -> Value {
-    json!({"count": list.len(), "list": list})
+    json!({"count": list.len(), "list": Value::Array(list)})
 }
 
 fn limit(count: u64, unit: &str) -> Value {

@@ -23,7 +23,7 @@ pub(super) struct Started {
 pub(super) async fn start_source(source: &SourceSettings, applier: Arc<Applier>) -> Result<Started, Fatal> {
     match source {
         SourceSettings::File { path } => {
-            let engine = Engine::start(applier, EngineSettings::default()).map_err(thread_error)?;
+            let engine = Engine::start(applier, EngineSettings::default()).map_err(|e| thread_error(&e))?;
             let source = FileSource::new(path, engine).map_err(|e| Fatal::Config(format!("source: {e}")))?;
             let source = Arc::new(source);
             source.load_once().map_err(|e| Fatal::Config(format!("source: {e}")))?;
@@ -38,7 +38,7 @@ pub(super) async fn start_source(source: &SourceSettings, applier: Arc<Applier>)
         SourceSettings::ControlPlane(settings) => {
             // Never waits for the network: the last-known-good state (if any) is served at
             // once, and the control plane is reached in the background.
-            let engine = Engine::start(applier, settings.engine_settings()).map_err(thread_error)?;
+            let engine = Engine::start(applier, settings.engine_settings()).map_err(|e| thread_error(&e))?;
             let mut source = ControlPlaneSource::new(settings.as_ref().clone(), engine)
                 .map_err(|e| Fatal::Config(format!("source: {e}")))?;
             source.load_state();
@@ -52,7 +52,7 @@ pub(super) async fn start_source(source: &SourceSettings, applier: Arc<Applier>)
 /// Like the control plane: the last-known-good state at once, API-M and the event hub in
 /// the background.
 fn start_wso2(settings: &Wso2Settings, applier: Arc<Applier>) -> Result<Started, Fatal> {
-    let engine = Engine::start(applier, settings.engine_settings()).map_err(thread_error)?;
+    let engine = Engine::start(applier, settings.engine_settings()).map_err(|e| thread_error(&e))?;
     let mut source = Wso2Source::new(settings.clone(), engine).map_err(|e| Fatal::Config(format!("source: {e}")))?;
     source.load_state();
     let status = source.status().clone();
@@ -62,6 +62,6 @@ fn start_wso2(settings: &Wso2Settings, applier: Arc<Applier>) -> Result<Started,
     Ok(Started { tasks, wso2: Some(status) })
 }
 
-fn thread_error(error: std::io::Error) -> Fatal {
+fn thread_error(error: &std::io::Error) -> Fatal {
     Fatal::Runtime(format!("source: cannot start a thread: {error}"))
 }

@@ -100,9 +100,9 @@ impl Resolver<'_> {
         let mut data = pull::map_apis(&artifacts, &metadata, self.scope)?;
         data.mapped.entities.retain(|entity| entity_id(entity, "id").as_deref() == Some(uuid));
         let revision = data.revisions.into_iter().find(|revision| revision.api_id == uuid);
-        Ok(match one(EntityKind::Api, uuid, data.mapped, json!({ "id": uuid })) {
+        Ok(match one(EntityKind::Api, uuid, &data.mapped, json!({ "id": uuid })) {
             Resolution::Apply { changes, .. } => Resolution::Apply { changes, revision },
-            other => other,
+            other @ (Resolution::Skip(_) | Resolution::Resync(_)) => other,
         })
     }
 
@@ -117,7 +117,7 @@ impl Resolver<'_> {
         let mut found = entries("applications", &self.client.get(Resource::Applications, &query).await?)?;
         found.retain(|entry| field(entry, "uuid") == uuid);
         let data = pull::applications(found)?;
-        Ok(one(EntityKind::Application, &uuid, data.mapped, json!({ "id": uuid })))
+        Ok(one(EntityKind::Application, &uuid, &data.mapped, json!({ "id": uuid })))
     }
 
     async fn key_mapping(
@@ -134,7 +134,7 @@ impl Resolver<'_> {
         let query = [("consumerKey", consumer_key), ("keymanager", key_manager)];
         let mut found = entries("key mappings", &self.client.get(Resource::KeyMappings, &query).await?)?;
         found.retain(|e| field(e, "consumerKey") == consumer_key && field(e, "keyManager") == key_manager);
-        Ok(one(EntityKind::KeyMapping, &name, pull::key_mappings(found)?.mapped, key))
+        Ok(one(EntityKind::KeyMapping, &name, &pull::key_mappings(found)?.mapped, key))
     }
 
     async fn subscription(&self, uuid: Option<&str>, id: Option<i64>, action: Action) -> Result<Resolution, ApimError> {
@@ -146,7 +146,7 @@ impl Resolver<'_> {
         // The resource cannot be asked for one subscription by its UUID.
         let mut found = entries("subscriptions", &self.client.get(Resource::Subscriptions, &[]).await?)?;
         found.retain(|entry| field(entry, "subscriptionUUID") == uuid);
-        Ok(one(EntityKind::Subscription, &uuid, pull::subscriptions(found)?.mapped, json!({ "id": uuid })))
+        Ok(one(EntityKind::Subscription, &uuid, &pull::subscriptions(found)?.mapped, json!({ "id": uuid })))
     }
 
     async fn policy(&self, kind: PolicyType, name: &str, action: Action) -> Result<Resolution, ApimError> {
@@ -172,7 +172,7 @@ impl Resolver<'_> {
             }
             PolicyType::Api => list(resource.name(), EntityKind::Policy, found, named, ApiPolicy::to_dto),
         };
-        Ok(one(EntityKind::Policy, &id, mapped, key))
+        Ok(one(EntityKind::Policy, &id, &mapped, key))
     }
 
     async fn key_manager(&self, name: &str, action: Action) -> Result<Resolution, ApimError> {
@@ -182,7 +182,7 @@ impl Resolver<'_> {
         }
         let mut found = array("key managers", &self.client.get(Resource::KeyManagers, &[]).await?)?;
         found.retain(|entry| field(entry, "name") == name);
-        Ok(one(EntityKind::KeyManager, name, pull::key_managers(found)?.mapped, key))
+        Ok(one(EntityKind::KeyManager, name, &pull::key_managers(found)?.mapped, key))
     }
 }
 
@@ -211,7 +211,7 @@ pub(crate) fn entity_key(change: &wso2::Change) -> Option<(Group, String)> {
 
 /// The one entity fetched → an upsert; none → a delete (it is gone); a refusal → a full
 /// pull, which shows it as rejected.
-fn one(kind: EntityKind, name: &str, mapped: super::map::Mapped, key: Value) -> Resolution {
+fn one(kind: EntityKind, name: &str, mapped: &super::map::Mapped, key: Value) -> Resolution {
     if let Some(rejected) = mapped.rejected.first() {
         return Resolution::Resync(rejected.error.clone());
     }
@@ -255,7 +255,7 @@ impl GroupData {
         match group {
             Group::Applications => index.applications.extend(self.ids.clone()),
             Group::Subscriptions => index.subscriptions.extend(self.ids.clone()),
-            _ => {}
+            Group::Apis | Group::KeyMappings | Group::Policies | Group::KeyManagers | Group::RevokedTokens => {}
         }
     }
 }

@@ -67,7 +67,7 @@ fn strip_nulls(value: &mut Value) {
             fields.values_mut().for_each(strip_nulls);
         }
         Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
     }
 }
 

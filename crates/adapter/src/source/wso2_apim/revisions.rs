@@ -39,7 +39,7 @@ impl RevisionAcks {
                 self.sent.extend(due.iter().map(key));
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot acknowledge deployed revisions to API-M; retried after the next pull")
+                tracing::warn!(%error, "cannot acknowledge deployed revisions to API-M; retried after the next pull");
             }
         }
     }

@@ -91,9 +91,9 @@ impl Wso2Status {
         self.update(|sync| sync.last_event = rfc3339(now_seconds));
     }
 
-    pub(crate) fn pulled(&self, now_seconds: u64, outcome: PullOutcome, error: Option<String>) {
+    pub(crate) fn pulled(&self, now_seconds: u64, outcome: PullOutcome, error: Option<&str>) {
         self.update(|sync| {
-            sync.last_pull = Some(PullReport { at: rfc3339(now_seconds), outcome, error: error.clone() })
+            sync.last_pull = Some(PullReport { at: rfc3339(now_seconds), outcome, error: error.map(str::to_owned) });
         });
     }
 }

@@ -204,14 +204,14 @@ impl SyncLoop {
             return Ok(());
         }
         self.record(&failures);
-        self.status.pulled(now_seconds(), PullOutcome::Partial, Some(join(&failures)));
+        self.status.pulled(now_seconds(), PullOutcome::Partial, Some(&join(&failures)));
         Err(PullFailed)
     }
 
     fn pull_failed(&mut self, failures: &[ApimError]) -> PullFailed {
         self.state.healthy = false;
         self.record(failures);
-        self.status.pulled(now_seconds(), PullOutcome::Failed, Some(join(failures)));
+        self.status.pulled(now_seconds(), PullOutcome::Failed, Some(&join(failures)));
         PullFailed
     }
 
