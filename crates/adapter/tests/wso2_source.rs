@@ -91,6 +91,8 @@ async fn start(apim: Apim) -> World {
     hub.send(HubSignal::Connected { broker: "amqp://127.0.0.1:5672".into() }).await.unwrap();
     let world = World { apim, applier, status, hub, acks: AckLog::default(), _task: task };
     assert!(world.holds(|s| s.routes.apis().any(|api| &**api.id() == TEST_API)).await, "the startup pull serves");
+    let reported = eventually(SOON, async || world.status.load().last_pull.is_some()).await;
+    assert!(reported, "the pull's outcome is reported once it is served");
     world
 }
 

@@ -24,9 +24,10 @@ async fn the_startup_pull_routes_and_enforces_the_recorded_api_in_both_version_f
         assert!(world.upstream.requests() > 0, "{form:?}: reached the TestAPI's upstream (env_properties.json)");
         assert_eq!(call(&client, &world, "ck-2").await, (403, "900908".to_owned()), "{form:?}: not subscribed");
 
+        let pulled = async || config(&gw).await["source"]["lastPull"]["outcome"] == "served";
+        assert!(eventually(SOON, pulled).await, "{form:?}: {}", config(&gw).await);
         let shown = config(&gw).await;
         assert_eq!(shown["source"]["kind"], "wso2-apim", "{form:?}");
-        assert_eq!(shown["source"]["lastPull"]["outcome"], "served", "{form:?}: {shown}");
         let rejected = shown["sync"]["rejected"].as_array().cloned().unwrap_or_default();
         let pizza =
             rejected.iter().find(|r| r["id"] == PIZZA_SHACK).map(|r| r["error"].to_string()).unwrap_or_default();
@@ -70,8 +71,8 @@ async fn a_change_without_an_event_appears_after_resync_seconds_and_rest_faults_
     let network = async || gw.metric_sum("tollgate_config_sync_failures_total", &[("reason", "network")]).await > 0.0;
     assert!(eventually(SOON, network).await, "refused connections counted");
     assert_eq!(call(&client, &world, "ck-1").await.0, 200, "serving continues while API-M fails");
-    let shown = config(&gw).await;
-    assert_eq!(shown["source"]["lastPull"]["outcome"], "failed", "{shown}");
+    let failed = async || config(&gw).await["source"]["lastPull"]["outcome"] == "failed";
+    assert!(eventually(SOON, failed).await, "{}", config(&gw).await);
 
     world.apim.with(|state| state.remove_subscription("sub-2"));
     world.apim.up().await;
