@@ -265,6 +265,18 @@ async fn every_event_kind_takes_effect_after_a_refetch_and_is_acked_only_once_se
 }
 
 #[tokio::test]
+async fn a_lifecycle_change_takes_the_state_api_manager_holds_now() {
+    let world = start(apim(Form::Legacy).await).await;
+    world.apim.with(|state| state.set_status(TEST_API, "BLOCKED"));
+    let event = super_tenant(json!({"apiName": "TestAPI", "apiId": 1, "uuid": TEST_API, "apiVersion": "1.0.0",
+        "apiContext": "/test/1.0.0", "apiProvider": "admin", "apiType": "HTTP", "apiStatus": "BLOCKED"}));
+    let body = notification("API_LIFECYCLE_CHANGE", &event, now_ms());
+    let blocked = |s: &Snapshot| s.routes.apis().any(|api| &**api.id() == TEST_API && api.guard.blocked);
+    world.publish("lifecycle", "notification", &body, blocked).await;
+    assert!(world.acked("lifecycle").await, "served BLOCKED (503 700700) once acked");
+}
+
+#[tokio::test]
 async fn an_event_older_than_the_last_pull_of_its_entity_is_dropped() {
     let world = start(apim(Form::Current).await).await;
     let delete = super_tenant(
