@@ -265,6 +265,32 @@ async fn every_event_kind_takes_effect_after_a_refetch_and_is_acked_only_once_se
 }
 
 #[tokio::test]
+async fn answers_that_are_not_json_or_not_a_zip_fail_their_group_alone_while_the_rest_applies() {
+    let world = start(apim(Form::Current).await).await;
+    world.apim.with(|state| {
+        state.corrupt = vec!["runtime-artifacts".into(), "subscriptions".into()];
+        state.add_application("app-5", 5, "10PerMin");
+    });
+    world.hub.send(HubSignal::Connected { broker: "amqp://127.0.0.1:5672".into() }).await.unwrap();
+    let partial = async || world.status.load().last_pull.as_ref().is_some_and(|p| p.outcome == PullOutcome::Partial);
+    assert!(eventually(SOON, partial).await, "{:?}", world.status.load());
+    let error = world.status.load().last_pull.as_ref().and_then(|p| p.error.clone()).unwrap_or_default();
+    assert!(error.contains("not a readable zip") && error.contains("subscriptions"), "{error}");
+    let served = world.applier.store().load().unwrap();
+    assert!(served.enforcement.applications.get("app-5").is_some(), "the applications group applied");
+    assert!(
+        has_api(TEST_API)(&served) && served.enforcement.subscriptions.get(TEST_API, "app-1").is_some(),
+        "the failed groups keep what they had"
+    );
+    world.apim.with(|state| state.corrupt.clear());
+    let whole = |p: &tollgate_adapter::source::wso2_apim::PullReport| {
+        matches!(p.outcome, PullOutcome::Served | PullOutcome::Unchanged) && p.error.is_none()
+    };
+    let whole = async || world.status.load().last_pull.as_ref().is_some_and(whole);
+    assert!(eventually(SOON, whole).await, "retried with backoff until whole: {:?}", world.status.load());
+}
+
+#[tokio::test]
 async fn a_lifecycle_change_takes_the_state_api_manager_holds_now() {
     let world = start(apim(Form::Legacy).await).await;
     world.apim.with(|state| state.set_status(TEST_API, "BLOCKED"));

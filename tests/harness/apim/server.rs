@@ -21,6 +21,8 @@ const DATA_PATH: &str = "/internal/data/v1/";
 enum Answer {
     Json(u16, Value),
     Zip(Vec<u8>),
+    /// 200 with these bytes as JSON.
+    Raw(Vec<u8>),
     Empty(u16),
 }
 
@@ -44,6 +46,8 @@ async fn handle(shared: Arc<Mutex<State>>, request: Request<Incoming>) -> Result
             Answer::Empty(status)
         } else if !authorized(&state, &parts.headers) {
             Answer::Json(401, json!({"code": 900901, "message": "Invalid Credentials"}))
+        } else if state.corrupt.contains(&resource) {
+            corrupt(&resource)
         } else {
             state.requests.push(resource.clone());
             answer(&mut state, &parts.method, &resource, &query, &body)
@@ -90,6 +94,14 @@ fn answer(state: &mut State, method: &Method, resource: &str, query: &Query, bod
     }
 }
 
+/// A body of the right type that does not hold what it says.
+fn corrupt(resource: &str) -> Answer {
+    match resource {
+        "runtime-artifacts" => Answer::Zip(b"PK\x03\x04 this is not a zip archive".to_vec()),
+        _ => Answer::Raw(b"{\"count\": 1, \"list\": [ not json".to_vec()),
+    }
+}
+
 /// `type=Envoy` and a base64 `gatewayLabel` are required, as API-M requires them.
 fn artifacts(state: &State, query: &Query) -> Answer {
     let labels =
@@ -113,6 +125,7 @@ fn respond(answer: Answer) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match answer {
         Answer::Json(status, body) => (status, "application/json", serde_json::to_vec(&body).unwrap()),
         Answer::Zip(bytes) => (200, "application/zip", bytes),
+        Answer::Raw(bytes) => (200, "application/json", bytes),
         Answer::Empty(status) => (status, "application/json", Vec::new()),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));

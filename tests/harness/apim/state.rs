@@ -54,6 +54,9 @@ pub struct State {
     /// (jti, expiry ms).
     pub revoked: Vec<(String, u64)>,
     pub failing: Option<u16>,
+    /// Resources (`subscriptions`, `runtime-artifacts`, ...) answered 200 with a body that
+    /// is not what they hold: JSON cut short, or a zip that is not one.
+    pub corrupt: Vec<String>,
     pub delay: Option<Duration>,
     pub patches: Vec<Value>,
     /// The resource of every request answered, in order.
@@ -166,6 +169,7 @@ impl State {
             key_managers: Vec::new(),
             revoked: Vec::new(),
             failing: None,
+            corrupt: Vec::new(),
             delay: None,
             patches: Vec::new(),
             requests: Vec::new(),
