@@ -41,6 +41,9 @@ pub enum SourceError {
     /// `source.token` cannot be sent in a header (its value is not shown).
     #[error("source.token holds characters that cannot be sent in an HTTP header")]
     Token,
+    /// `source.username` and `source.password` cannot be sent as HTTP Basic credentials.
+    #[error("source.username and source.password cannot be sent in an HTTP header")]
+    Credentials,
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,

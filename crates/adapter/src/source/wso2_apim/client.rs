@@ -231,7 +231,7 @@ fn base_url(text: &str) -> Result<Url, SourceError> {
 
 fn basic_auth(username: &str, password: &str) -> Result<HeaderMap, SourceError> {
     let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(format!("{username}:{password}"))))
-        .map_err(|_| SourceError::Token)?;
+        .map_err(|_| SourceError::Credentials)?;
     value.set_sensitive(true);
     let mut headers = HeaderMap::new();
     headers.insert(AUTHORIZATION, value);

@@ -215,3 +215,34 @@ pub(crate) fn entries(resource: &'static str, bytes: &[u8]) -> Result<Vec<Value>
 pub(crate) fn array(resource: &'static str, bytes: &[u8]) -> Result<Vec<Value>, DataError> {
     data::decode(resource, bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dto::{EndpointDto, EndpointsDto, KeyMappingDto};
+
+    #[test]
+    fn a_dto_becomes_the_model_json_without_the_fields_it_leaves_out() {
+        let dto = KeyMappingDto { consumer_key: Some("ck".into()), ..KeyMappingDto::default() };
+        assert_eq!(model_value(&dto), serde_json::json!({"consumerKey": "ck"}));
+        let endpoints = EndpointsDto {
+            production: Some(EndpointDto { urls: Some(vec!["http://a".into()]), ..EndpointDto::default() }),
+            sandbox: None,
+        };
+        assert_eq!(model_value(&endpoints), serde_json::json!({"production": {"urls": ["http://a"]}}));
+    }
+
+    #[test]
+    fn list_entries_that_do_not_decode_are_refused_alone_and_named() {
+        let entries = vec![
+            serde_json::json!({"applicationUUID": "a", "consumerKey": "ck", "keyType": "PRODUCTION", "keyManager": "KM"}),
+            serde_json::json!({"consumerKey": "ck2", "keyManager": "KM"}),
+        ];
+        let name = |e: &Value| format!("{}/{}", field(e, "keyManager"), field(e, "consumerKey"));
+        let mapped = list("key mappings", EntityKind::KeyMapping, entries, name, |m: &data::KeyMapping| Ok(m.to_dto()));
+        assert_eq!(mapped.entities.len(), 1);
+        assert_eq!(mapped.rejected.len(), 1);
+        assert_eq!(mapped.rejected[0].id, "KM/ck2");
+        assert!(mapped.rejected[0].error.contains("applicationUUID"), "{}", mapped.rejected[0].error);
+    }
+}
