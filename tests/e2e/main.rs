@@ -21,3 +21,4 @@ mod resilience;
 mod routing;
 mod stalls;
 mod tls;
+mod wso2;

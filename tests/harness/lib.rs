@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
 
+pub mod apim;
 pub mod backend_jwt;
 pub mod balancer;
 mod client;

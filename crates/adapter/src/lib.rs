@@ -48,6 +48,7 @@ pub use metrics::{AdapterMetrics, EventResult, SyncFailure};
 pub use rejected::{EntityKind, Rejected};
 pub use source::{
     ApiSummary, CheckReport, ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, FileSource,
-    FileWatch, SavedState, SourceError, StateDir, Wso2Api, Wso2Form, Wso2Report, check_directory,
+    FileWatch, SavedState, SourceError, StateDir, Wso2Api, Wso2Form, Wso2Report, Wso2Settings, Wso2Source, Wso2Status,
+    Wso2Task, check_directory,
 };
 pub use status::{SourceKind, StatusCell, SyncState, SyncStatus};

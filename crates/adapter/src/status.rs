@@ -42,6 +42,8 @@ pub struct SyncStatus {
 pub enum SourceKind {
     File,
     ControlPlane,
+    /// WSO2 API Manager 4.x (contract/wso2.md).
+    Wso2Apim,
 }
 
 /// What the source is doing.

@@ -23,6 +23,9 @@ pub fn main(loaded: &Loaded) -> ExitCode {
         SourceSettings::ControlPlane(settings) => {
             println!("source: control plane at {} (not contacted by check)", settings.url);
         }
+        SourceSettings::Wso2Apim(settings) => {
+            println!("source: WSO2 API Manager at {} (not contacted by check)", settings.url);
+        }
     }
     if errors.is_empty() {
         println!("ok");

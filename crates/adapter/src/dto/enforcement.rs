@@ -1,11 +1,11 @@
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Text;
 
 /// An `Application`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ApplicationDto<'a> {
     #[serde(borrow)]
@@ -21,7 +21,7 @@ pub struct ApplicationDto<'a> {
 }
 
 /// A `KeyMapping`; also the payload of `KEY_MAPPING_DELETED` (only the key fields).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct KeyMappingDto<'a> {
     #[serde(borrow)]
@@ -35,7 +35,7 @@ pub struct KeyMappingDto<'a> {
 }
 
 /// A `Subscription`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SubscriptionDto<'a> {
     #[serde(borrow)]
@@ -51,7 +51,7 @@ pub struct SubscriptionDto<'a> {
 }
 
 /// A `Policy`; also the payload of `POLICY_DELETED` (only `kind` and `name`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PolicyDto<'a> {
     #[serde(borrow)]
@@ -67,7 +67,7 @@ pub struct PolicyDto<'a> {
 
 /// A policy's `limit` or `burst`: `requestCount` per `unitTime` `timeUnit`s (unitTime
 /// defaults to 1).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LimitDto<'a> {
     pub request_count: Option<u64>,
@@ -77,7 +77,7 @@ pub struct LimitDto<'a> {
 }
 
 /// A `KeyManager`; also the payload of `KEY_MANAGER_DELETED` (only `name`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct KeyManagerDto<'a> {
     #[serde(borrow)]
@@ -102,7 +102,7 @@ pub struct KeyManagerDto<'a> {
 }
 
 /// A `RevokedToken`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RevokedTokenDto<'a> {
     #[serde(borrow)]
@@ -113,7 +113,7 @@ pub struct RevokedTokenDto<'a> {
 }
 
 /// The payload of the `*_DELETED` / `API_UNDEPLOYED` events that name an entity by `id`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct IdDto<'a> {
     #[serde(borrow)]

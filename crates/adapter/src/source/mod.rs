@@ -17,6 +17,7 @@ pub use control_plane::{
     ClientIdentity, ControlPlaneSettings, ControlPlaneSource, ControlPlaneTasks, SavedState, StateDir,
 };
 pub use file::{DEBOUNCE, FileSource, FileWatch, RESCAN_INTERVAL};
+pub use wso2_apim::{Wso2Settings, Wso2Source, Wso2Status, Wso2Task};
 pub use wso2_files::Wso2Form;
 
 /// Why a source could not start or load.
@@ -42,6 +43,9 @@ pub enum SourceError {
     /// `source.token` cannot be sent in a header (its value is not shown).
     #[error("source.token holds characters that cannot be sent in an HTTP header")]
     Token,
+    /// `source.username` and `source.password` cannot be sent as HTTP Basic credentials.
+    #[error("source.username and source.password cannot be sent in an HTTP header")]
+    Credentials,
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,

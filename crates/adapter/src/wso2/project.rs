@@ -21,6 +21,16 @@ pub struct ApiProject {
     pub endpoint_certificates: Vec<CertificateFile>,
     /// The names of the files under `Policies/` (operation policy definitions).
     pub policy_files: Vec<String>,
+    /// api.json's `revisionId`: the revision API-M deployed (acknowledged by the source).
+    pub revision_id: Option<u64>,
+}
+
+/// The one key of api.json's `data` read only for acknowledging deployments.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevisionData {
+    #[serde(default)]
+    revision_id: Option<u64>,
 }
 
 /// A certificate named by `client_certificates.json` or `endpoint_certificates.json`, with
@@ -39,6 +49,7 @@ impl ApiProject {
     pub fn from_files(files: &[Entry]) -> Result<Self, ArchiveError> {
         let api_file = find(files, is_api_file).ok_or_else(|| missing("api.yaml or api.json"))?;
         let envelope: Envelope<ApiData> = decode_file(&api_file.name, &api_file.bytes)?;
+        let revision: Option<Envelope<RevisionData>> = decode_file(&api_file.name, &api_file.bytes).ok();
         let definition =
             find(files, is_definition).map(|file| OpenApi::from_file(&file.name, &file.bytes)).transpose()?;
         let deployment_environments = match find(files, |name| name.ends_with("deployment_environments.yaml")) {
@@ -53,6 +64,7 @@ impl ApiProject {
             client_certificates: certificates(files, "Client-certificates/", "client_certificates.json")?,
             endpoint_certificates: certificates(files, "Endpoint-certificates/", "endpoint_certificates.json")?,
             policy_files: files.iter().filter(|f| f.name.contains("Policies/")).map(|f| f.name.clone()).collect(),
+            revision_id: revision.and_then(|envelope| envelope.data.revision_id),
         })
     }
 }

@@ -126,6 +126,24 @@ pub struct SourceConfig {
     pub wait_seconds: u64,
     /// A status report is sent at least this often (1 to 60), besides after every change.
     pub status_interval_seconds: u64,
+    /// wso2-apim: HTTP Basic user to API-M (a super-tenant admin).
+    pub username: String,
+    /// wso2-apim: its password (`TOLLGATE_SOURCE__PASSWORD`). Never logged or shown.
+    #[serde(skip_serializing)]
+    pub password: String,
+    /// wso2-apim: the gateway environment labels served.
+    pub environments: Vec<String>,
+    /// wso2-apim: the event hub's AMQP URLs, tried in turn (shown without credentials).
+    #[serde(serialize_with = "redact_urls")]
+    pub broker_urls: Vec<String>,
+    /// wso2-apim: whose APIs and events are served.
+    pub tenant: String,
+    /// wso2-apim: a full re-pull this often, besides events.
+    pub resync_seconds: u64,
+    /// wso2-apim: connecting to API-M may take this long.
+    pub connect_timeout_seconds: u64,
+    /// wso2-apim: one request to API-M, body included, may take this long.
+    pub request_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -234,6 +252,14 @@ impl Default for SourceConfig {
             ca_file: None,
             wait_seconds: 30,
             status_interval_seconds: 60,
+            username: "admin".into(),
+            password: String::new(),
+            environments: vec!["Default".into()],
+            broker_urls: Vec::new(),
+            tenant: "carbon.super".into(),
+            resync_seconds: 300,
+            connect_timeout_seconds: 5,
+            request_timeout_seconds: 30,
         }
     }
 }
@@ -281,6 +307,13 @@ fn default_backend_jwt_header() -> String {
 
 fn default_backend_jwt_ttl_seconds() -> u64 {
     900
+}
+
+/// Shows URLs without their credentials.
+fn redact_urls<S: serde::Serializer>(urls: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+    let redacted: Vec<String> =
+        urls.iter().map(|url| tollgate_adapter::source::wso2_apim::without_credentials(url)).collect();
+    serde::Serialize::serialize(&redacted, serializer)
 }
 
 /// Shows a Redis URL without its password.

@@ -48,7 +48,7 @@ const fn whole(min: u64, max: u64) -> Kind {
 /// Milliseconds or seconds of a timeout: positive, at most a day.
 const TIMEOUT_MS: Kind = whole(1, 86_400_000);
 
-pub(super) const SOURCE_KINDS: &[&str] = &["file", "control-plane"];
+pub(super) const SOURCE_KINDS: &[&str] = &["file", "control-plane", "wso2-apim"];
 pub(super) const RATE_LIMIT_BACKENDS: &[&str] = &["local", "redis"];
 pub(super) const LOG_FORMATS: &[&str] = &["text", "json"];
 
@@ -83,6 +83,14 @@ pub(super) const SETTINGS: &[Setting] = &[
     setting("source.ca_file", Kind::Text),
     setting("source.wait_seconds", whole(1, 60)),
     setting("source.status_interval_seconds", whole(1, 60)),
+    setting("source.username", Kind::Text),
+    setting("source.password", Kind::Text),
+    setting("source.environments", Kind::Texts),
+    setting("source.broker_urls", Kind::Texts),
+    setting("source.tenant", Kind::Text),
+    setting("source.resync_seconds", whole(1, 86_400)),
+    setting("source.connect_timeout_seconds", whole(1, 300)),
+    setting("source.request_timeout_seconds", whole(1, 3_600)),
     setting("upstream.ca_files", Kind::Texts),
     setting("upstream.pool_idle_timeout_seconds", whole(1, 86_400)),
     setting("upstream.pool_max_idle_per_host", whole(0, 65_536)),

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::HeaderName;
-use tollgate_adapter::{ClientIdentity, ControlPlaneSettings, ControlPlaneSource, SourceKind};
+use tollgate_adapter::source::wso2_apim::broker_url;
+use tollgate_adapter::{
+    ClientIdentity, ControlPlaneSettings, ControlPlaneSource, SourceKind, Wso2Settings, Wso2Source,
+};
 use tollgate_enforcer::EnforcerSettings;
 use tollgate_enforcer::backend_jwt::{BackendJwtSettings, MAX_KEY_PEM_BYTES, SigningKey};
 use tollgate_enforcer::ratelimit::{RateLimitBackend, RateLimitSettings};
@@ -60,6 +63,8 @@ pub enum SourceSettings {
         path: PathBuf,
     },
     ControlPlane(Box<ControlPlaneSettings>),
+    /// WSO2 API Manager 4.x (contract/wso2.md).
+    Wso2Apim(Box<Wso2Settings>),
 }
 
 /// Operational and access logs.
@@ -122,6 +127,7 @@ impl Settings {
         match self.source {
             SourceSettings::File { .. } => SourceKind::File,
             SourceSettings::ControlPlane(_) => SourceKind::ControlPlane,
+            SourceSettings::Wso2Apim(_) => SourceKind::Wso2Apim,
         }
     }
 }
@@ -163,7 +169,40 @@ fn source(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> 
             SourceSettings::File { path: source.path.clone() }
         }
         SourceKind::ControlPlane => SourceSettings::ControlPlane(Box::new(control_plane(config, origins, errors))),
+        SourceKind::Wso2Apim => SourceSettings::Wso2Apim(Box::new(wso2_apim(config, origins, errors))),
     }
+}
+
+/// `[source]` for `kind = "wso2-apim"`: API-M's URL, credentials, labels, broker URLs (CC's
+/// own `retries`/`connectdelay` options removed), timeouts.
+fn wso2_apim(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> Wso2Settings {
+    let source = &config.source;
+    let mut settings = Wso2Settings::new(&source.url);
+    settings.username = source.username.clone();
+    settings.password = source.password.clone();
+    settings.environments = source.environments.clone();
+    settings.tenant = source.tenant.clone();
+    settings.ca_file = source.ca_file.clone();
+    settings.state_dir = source.state_dir.clone();
+    settings.resync = Duration::from_secs(source.resync_seconds);
+    settings.connect_timeout = Duration::from_secs(source.connect_timeout_seconds);
+    settings.request_timeout = Duration::from_secs(source.request_timeout_seconds);
+    settings.broker_urls = source
+        .broker_urls
+        .iter()
+        .filter_map(|url| {
+            broker_url(url).map_err(|e| errors.push(origins.error("source.broker_urls", e.to_string()))).ok()
+        })
+        .collect();
+    if settings.environments.iter().all(|label| label.trim().is_empty()) {
+        errors.push(origins.error("source.environments", "names no gateway environment label"));
+    }
+    if !(source.url.starts_with("http://") || source.url.starts_with("https://")) {
+        errors.push(origins.error("source.url", format!("{:?} is not an http:// or https:// URL", source.url)));
+    } else if let Err(error) = Wso2Source::check(&settings) {
+        errors.push(origins.error("source", error.to_string()));
+    }
+    settings
 }
 
 /// `[source]` for `kind = "control-plane"`; an empty token means none.

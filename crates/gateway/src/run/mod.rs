@@ -4,6 +4,7 @@
 mod backend_jwt_key;
 mod settings;
 mod view;
+mod wso2_hub;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use prometheus::Registry;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tollgate_adapter::{AdapterMetrics, Applier, StatusCell};
+use tollgate_adapter::{AdapterMetrics, Applier, StatusCell, Wso2Status};
 use tollgate_enforcer::backend_jwt::{BackendJwtSigner, SigningKey};
 use tollgate_enforcer::clock::{SharedClock, SystemClock};
 use tollgate_enforcer::{Enforcer, EnforcerMetrics};
@@ -91,6 +92,8 @@ struct Parts {
     /// Set while `[backend_jwt]` is configured (`GET /jwks`).
     backend_jwt: Option<Arc<BackendJwtSigner>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The `wso2-apim` source's hub, event and pull state, for `/config`.
+    wso2: Option<Wso2Status>,
 }
 
 /// The addresses the gateway listens on (ports chosen by the system when configured as 0).
@@ -179,7 +182,8 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
     };
     // Before any source starts: an Api with backendJwt is served only with a signing key.
     tollgate_adapter::validate::set_backend_jwt_signer(backend_jwt.is_some());
-    background.extend(start_source(&settings.source, applier).await?);
+    let started = start_source(&settings.source, applier).await?;
+    background.extend(started.tasks);
     let upstreams = Upstreams::new(settings.upstreams.clone()).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
     let access_log = match settings.log.access {
         true => Some(
@@ -200,7 +204,17 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         Some(signer) => pipeline.with_backend_jwt(signer.clone()),
         None => pipeline,
     };
-    Ok(Parts { registry, store, status, pipeline: Arc::new(pipeline), tls, tls_metrics, backend_jwt, background })
+    Ok(Parts {
+        registry,
+        store,
+        status,
+        pipeline: Arc::new(pipeline),
+        tls,
+        tls_metrics,
+        backend_jwt,
+        background,
+        wso2: started.wso2,
+    })
 }
 
 /// Loads the backend-JWT signing key (validation loaded it too; the file may have changed

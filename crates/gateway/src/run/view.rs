@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tollgate_adapter::{ApiSummary, SourceKind};
+use tollgate_adapter::source::wso2_apim::without_credentials;
+use tollgate_adapter::{ApiSummary, SourceKind, Wso2Status};
 
 use super::Parts;
 use crate::admin::ConfigView;
@@ -21,8 +22,15 @@ pub(super) fn config_view(parts: &Parts, loaded: &Loaded) -> ConfigView {
         SourceKind::ControlPlane => {
             (source.url.clone(), json!({ "kind": source.kind, "url": source.url, "environment": source.environment }))
         }
+        SourceKind::Wso2Apim => (
+            source.url.clone(),
+            json!({ "kind": source.kind, "url": source.url, "environments": source.environments,
+                "brokerUrls": source.broker_urls.iter().map(|url| without_credentials(url)).collect::<Vec<_>>() }),
+        ),
     };
+    let wso2 = parts.wso2.clone();
     Arc::new(move || {
+        let source = with_wso2_sync(&source, wso2.as_ref());
         let snapshot = store.load();
         let sync = status.load();
         let apis: Vec<Value> = snapshot
@@ -41,6 +49,22 @@ pub(super) fn config_view(parts: &Parts, loaded: &Loaded) -> ConfigView {
             "settings": settings,
         })
     })
+}
+
+/// The source, with the `wso2-apim` source's event hub connection, last event and last
+/// full pull (`eventHub`, `lastEvent`, `lastPull`) when it is that source.
+fn with_wso2_sync(source: &Value, wso2: Option<&Wso2Status>) -> Value {
+    let mut source = source.clone();
+    if let (Some(wso2), Value::Object(fields)) = (wso2, &mut source) {
+        let sync = wso2.load();
+        fields.insert(
+            "eventHub".into(),
+            json!({ "connected": sync.broker_connected, "broker": sync.broker, "error": sync.broker_error }),
+        );
+        fields.insert("lastEvent".into(), json!(sync.last_event));
+        fields.insert("lastPull".into(), json!(sync.last_pull));
+    }
+    source
 }
 
 /// One served API with where it came from: its file in the file source's directory, or the

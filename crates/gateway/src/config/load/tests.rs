@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::config::{LogFormat, load, validate};
+use crate::config::{LogFormat, SourceSettings, load, validate};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
@@ -61,7 +61,7 @@ fn every_bad_key_is_reported_at_once_with_what_is_allowed() {
         "listener.header_read_timeout: unknown key (did you mean `header_read_timeout_ms`?)",
         "listener.https: \"x\" is not an address (ip:port, e.g. \"0.0.0.0:8443\")",
         "log.access: \"yes\" is not true or false",
-        "source.kind: \"files\" is not one of \"file\", \"control-plane\"",
+        "source.kind: \"files\" is not one of \"file\", \"control-plane\", \"wso2-apim\"",
         "source.wait_seconds: 61 is out of range (1 to 60)",
     ];
     let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
@@ -168,8 +168,30 @@ fn the_schema_lists_every_key_of_the_configuration_types() {
         })
         .collect();
     keys.insert("source.token".into()); // never serialised: a secret
+    keys.insert("source.password".into()); // the same
     let listed: BTreeSet<String> = schema::SETTINGS.iter().map(|s| s.key.to_owned()).collect();
     assert_eq!(keys, listed);
     let settings = validate(&config, &Origins::default());
     assert!(settings.is_err(), "the files named do not exist");
+}
+
+/// `kind = "wso2-apim"`: broker URLs are checked as amqp(s) URLs (Choreo Connect's own
+/// options removed), an empty label list and a non-HTTP url are refused, all at once; the
+/// password never shows.
+#[test]
+fn wso2_apim_settings_are_checked_and_the_password_is_not_shown() {
+    let text = "[source]\nkind = \"wso2-apim\"\nurl = \"apim:9443\"\nenvironments = []\npassword = \"s3cret\"\n\
+                broker_urls = [\"amqp://admin:admin@apim:5672?retries='5'&connectdelay='10'\", \"http://apim:5672\"]\n";
+    let bad = parsed(text).unwrap_or_else(|e| panic!("{e}"));
+    let errors = validate(&bad.config, &bad.origins).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(errors.contains("source.broker_urls") && errors.contains("http://apim:5672"), "{errors}");
+    assert!(errors.contains("source.environments") && errors.contains("source.url"), "{errors}");
+    assert!(!serde_json::to_string(&bad.config).unwrap_or_default().contains("s3cret"));
+    let good = "[source]\nkind = \"wso2-apim\"\nurl = \"https://apim:9443\"\n\
+                broker_urls = [\"amqp://admin:admin@apim:5672?retries='5'&connectdelay='10'\"]\n";
+    let parsed = parsed(good).unwrap_or_else(|e| panic!("{e}"));
+    let settings = validate(&parsed.config, &parsed.origins).unwrap_or_else(|e| panic!("{e}"));
+    let SourceSettings::Wso2Apim(wso2) = settings.source else { panic!("not the wso2-apim source") };
+    assert_eq!(wso2.broker_urls, ["amqp://admin:admin@apim:5672"]);
+    assert_eq!((wso2.environments.clone(), wso2.resync.as_secs()), (vec!["Default".to_owned()], 300));
 }
