@@ -21,6 +21,7 @@ use crate::metrics::RouterMetrics;
 use crate::path::normalise;
 use crate::proxy::{self, ForwardHeaders, RequestBody, UpstreamPath, Upstreams};
 use crate::route::{Route, RouteMatch};
+use crate::trace::Tracer;
 use crate::{AccessLog, Snapshot, SnapshotStore};
 
 pub use exchange::Connection;
@@ -46,6 +47,7 @@ pub struct Pipeline {
     metrics: RouterMetrics,
     access_log: Option<AccessLog>,
     settings: PipelineSettings,
+    tracer: Tracer,
 }
 
 // === impl Pipeline ===
@@ -59,7 +61,14 @@ impl Pipeline {
         access_log: Option<AccessLog>,
         settings: PipelineSettings,
     ) -> Self {
-        Pipeline { store, enforcer, upstreams, metrics, access_log, settings }
+        Pipeline { store, enforcer, upstreams, metrics, access_log, settings, tracer: Tracer::propagating() }
+    }
+
+    /// Records and exports sampled requests with `tracer` (by default the context is only
+    /// propagated).
+    pub fn with_tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = tracer;
+        self
     }
 
     pub fn metrics(&self) -> &RouterMetrics {
@@ -71,7 +80,7 @@ impl Pipeline {
         let (parts, body) = request.into_parts();
         let request = Request::from_parts(parts, ());
         let mut body = PendingBody::new(&request, body);
-        let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some());
+        let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some(), &self.tracer);
         let (response, answered_itself) = match self.serve(request, &mut body, &mut exchange).await {
             Ok(Served::Upstream(response)) => (response, false),
             Ok(Served::Gateway(response)) => (response, true),
@@ -81,7 +90,7 @@ impl Pipeline {
             }
         };
         let response = body.settle(response, answered_itself).await;
-        exchange.finish(response, &self.metrics, self.access_log.as_ref())
+        exchange.finish(response, &self.metrics, self.access_log.as_ref(), &self.tracer)
     }
 
     /// The request's head; its body waits in `body` until it is forwarded.
@@ -105,7 +114,7 @@ impl Pipeline {
             }
             RouteMatch::NotFound => return Err(Failure::NoRoute),
         };
-        exchange.matched(route.api);
+        exchange.routed(&route);
         if let Some(preflight) = cors::preflight(route.api, &request) {
             return Ok(Served::Gateway(preflight));
         }
@@ -165,10 +174,12 @@ impl Pipeline {
             api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
             identity: &identity,
         };
-        let asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
+        let mut asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
+        proxy::prepare_trace_headers(&mut parts.headers, &mut asserted, exchange.trace());
         let upstream_request = Request::from_parts(parts, body);
         let sent = Instant::now();
-        let result = self.upstreams.forward(endpoint, upstream_request, target_path, asserted).await;
+        let result =
+            self.upstreams.forward(endpoint, upstream_request, target_path, asserted, exchange.trace_mut()).await;
         exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
         let forwarded = result.map_err(Failure::Upstream)?;
         exchange.upstream(forwarded.target.clone());

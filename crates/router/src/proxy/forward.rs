@@ -4,6 +4,8 @@ use bytes::{BufMut, BytesMut};
 use http::header::{CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Version};
 
+use crate::trace::{RequestTrace, TRACEPARENT, TRACESTATE};
+
 /// What the gateway asserts on a forwarded request (client.md, "Forwarding").
 #[derive(Debug, Clone, Copy)]
 pub struct ForwardHeaders<'a> {
@@ -85,9 +87,28 @@ fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<
     headers.keys().filter(|name| doomed(name)).cloned().collect()
 }
 
+/// The W3C Trace Context headers the upstream receives instead of the client's: the client's
+/// `tracestate` (when its `traceparent` was valid), asserted here, and a `traceparent` that the
+/// proxy sets per attempt (see [`Asserted::set`]).
+pub fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
+    headers.remove(TRACEPARENT);
+    headers.remove(TRACESTATE);
+    if let Some(tracestate) = trace.tracestate() {
+        asserted.0.push((TRACESTATE, tracestate.clone()));
+    }
+}
+
 // === impl Asserted ===
 
 impl Asserted {
+    /// Sets the asserted header `name` to `value`, replacing an earlier one.
+    pub fn set(&mut self, name: HeaderName, value: HeaderValue) {
+        match self.0.iter_mut().find(|(asserted, _)| *asserted == name) {
+            Some((_, old)) => *old = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.0.iter().map(|(name, value)| (name, value))
     }

@@ -24,7 +24,9 @@ mod upstreams;
 
 pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
-pub use forward::{Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
+pub use forward::{
+    Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers, prepare_trace_headers,
+};
 pub use lean::decode_response;
 pub use pause::BodyPaused;
 pub use upstreams::{Forwarded, UpstreamPath, UpstreamSettings, Upstreams, UpstreamsError};
