@@ -14,6 +14,7 @@ use tollgate_router::pipeline::PipelineSettings;
 use tollgate_router::proxy::{UpstreamSettings, Upstreams};
 use tollgate_router::server::ListenerSettings;
 use tollgate_router::tls::{CertPaths, SniCertPaths, Tls, TlsMetrics, TlsSettings};
+use tollgate_router::trace::{OtlpEndpoint, TracingSettings};
 
 use super::error::{ConfigError, ConfigErrors, Origins};
 use super::{Config, LogFormat};
@@ -36,6 +37,7 @@ pub struct Settings {
     /// Then in-flight requests get this long to finish.
     pub shutdown_timeout: Duration,
     pub log: LogSettings,
+    pub tracing: TracingSettings,
 }
 
 /// Where API definitions come from.
@@ -69,6 +71,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
     let upstreams = upstreams(config, origins, &mut errors);
     let enforcer = enforcer(config, origins, &mut errors);
     let log = log(config, origins, &mut errors);
+    let tracing = tracing(config, origins, &mut errors);
     let listener = &config.listener;
     let settings = Settings {
         https: listener.https,
@@ -95,6 +98,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
         drain: Duration::from_secs(config.shutdown.drain_seconds),
         shutdown_timeout: Duration::from_secs(config.shutdown.timeout_seconds),
         log,
+        tracing,
     };
     ConfigErrors::or_ok(errors, settings)
 }
@@ -214,4 +218,28 @@ fn log(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> Log
         errors.push(origins.error("log.level", format!("{:?} is not a log filter ({error})", log.level)));
     }
     LogSettings { level: log.level.clone(), format: log.format, access: log.access }
+}
+
+// === [tracing] ===
+
+/// `[tracing]`: an empty endpoint exports nothing; otherwise it must be an http(s) URL.
+/// `sample_ratio` is range-checked by the schema.
+fn tracing(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> TracingSettings {
+    let tracing = &config.tracing;
+    let endpoint = match tracing.otlp_endpoint.as_str() {
+        "" => None,
+        text => OtlpEndpoint::parse(text)
+            .map_err(|error| errors.push(origins.error("tracing.otlp_endpoint", error.to_string())))
+            .ok(),
+    };
+    if tracing.service_name.trim().is_empty() {
+        errors.push(origins.error("tracing.service_name", "must not be empty"));
+    }
+    TracingSettings {
+        endpoint,
+        service_name: tracing.service_name.as_str().into(),
+        sample_ratio: tracing.sample_ratio,
+        export_timeout: Duration::from_millis(tracing.export_timeout_ms),
+        batch_delay: Duration::from_millis(tracing.batch_delay_ms),
+    }
 }
