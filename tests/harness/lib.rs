@@ -5,13 +5,15 @@
 //! - [`GatewayProcess`]: the real `tollgate` binary with a generated configuration, its bound
 //!   addresses read from its log, its stdout/stderr captured;
 //! - [`Issuer`]: a token issuer serving its JWKS over HTTP, minting tokens with [`SigningKey`];
-//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA.
+//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA;
+//! - [`Collector`]: a fake OTLP/HTTP collector decoding the spans it receives.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
 
 pub mod balancer;
 mod client;
+mod collector;
 pub mod control_plane;
 mod gateway;
 mod issuer;
@@ -20,6 +22,7 @@ pub mod redis;
 mod upstream;
 
 pub use client::{Client, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
+pub use collector::{Collector, CollectorMode, Span, hex, int_attribute, text_attribute};
 pub use gateway::{GatewayProcess, GatewaySetup, Logs};
 pub use issuer::{ApiManager, Issuer, SigningKey, high_s_twin, now};
 pub use pki::{IssuedCert, Pki};

@@ -4,7 +4,7 @@
 //! revocation, and that no token ever leaks into a response, a log line or an upstream.
 
 mod api_keys;
-mod catalog;
+pub(crate) mod catalog;
 mod credential_header;
 mod errors;
 mod jwks;
