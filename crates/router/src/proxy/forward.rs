@@ -61,7 +61,8 @@ pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &
     let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
     let doomed = doomed_request_headers(headers, fwd);
     strip_hop_by_hop(headers, upgrade, doomed);
-    let mut asserted = Vec::with_capacity(4 + fwd.identity.len());
+    // Room for the trace context headers the proxy adds (`prepare_trace_headers`, per attempt).
+    let mut asserted = Vec::with_capacity(6 + fwd.identity.len());
     asserted.push((X_FORWARDED_FOR, forwarded_for));
     asserted.push((X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto)));
     if let Some(host) = fwd.host {

@@ -104,10 +104,6 @@ impl RequestTrace {
         self.tracestate.as_ref()
     }
 
-    pub fn is_recording(&self) -> bool {
-        self.recording.is_some()
-    }
-
     /// The request matched an operation: `http.route` is its base path and template.
     pub(crate) fn routed(&mut self, base_path: &str, template: &str) {
         if let Some(recording) = self.recording.as_mut() {
