@@ -17,13 +17,24 @@
 #                                       the baseline that `tiers` is compared with
 #                       full-bjwt       full + backendJwt: true, signed with an EC P-256 key
 #                                       generated here (openssl): compared with `full`
+#                       full-trace0     full + [tracing] exporting to a local OTLP sink with
+#                                       sample_ratio = 0: propagation only (the cost the
+#                                       issue bounds at 2 % over `full`)
+#                       full-trace1     full + [tracing] with sample_ratio = 1.0: every request
+#                                       exported (2 spans) to the sink (otlp-sink.py, on CPU 1)
 #   BENCH_TOLLGATE_BIN   the binary (default: target/release/tollgate of this checkout)
+#   BENCH_OTLP_ENDPOINT  for the traced modes: a collector to export to instead of the sink
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${BENCH_TOLLGATE_BIN:-$root/target/release/tollgate}
 mode=${BENCH_TOLLGATE_MODE:-full}
+trace_ratio=""
+case "$mode" in
+  full-trace0) mode=full; trace_ratio=0.0 ;;
+  full-trace1) mode=full; trace_ratio=1.0 ;;
+esac
 : "${GATEWAY_PORT:?}" "${BENCH_UPSTREAM:?}" "${BENCH_TLS_CERT:?}" "${BENCH_TLS_KEY:?}"
 prefix=${BENCH_ROUTE_PREFIX:-/api/}
 prefix=${prefix%/}
@@ -59,6 +70,24 @@ TOML
 if [ "$mode" = full-bjwt ]; then
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/backend-jwt.pem" 2> /dev/null
   printf '\n[backend_jwt]\nkey = "%s"\n' "$work/backend-jwt.pem" >> "$work/gateway.toml"
+fi
+if [ -n "$trace_ratio" ]; then
+  endpoint=${BENCH_OTLP_ENDPOINT:-}
+  if [ -z "$endpoint" ]; then
+    # The sink follows this process (the gateway after exec) and exits with it.
+    sink_cpu=()
+    command -v taskset > /dev/null && sink_cpu=(taskset -c "${BENCH_OTLP_SINK_CPU:-1}")
+    "${sink_cpu[@]}" python3 "$here/otlp-sink.py" "$work/otlp.port" $$ < /dev/null &
+    for _ in $(seq 50); do [ -f "$work/otlp.port" ] && break; sleep 0.1; done
+    endpoint="http://127.0.0.1:$(cat "$work/otlp.port")/v1/traces"
+  fi
+  cat >> "$work/gateway.toml" <<TOML
+
+[tracing]
+otlp_endpoint = "$endpoint"
+service_name = "tollgate-bench"
+sample_ratio = $trace_ratio
+TOML
 fi
 
 # The request is GET $prefix/v1/items/42: context $prefix, version v1.

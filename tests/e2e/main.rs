@@ -21,4 +21,5 @@ mod resilience;
 mod routing;
 mod stalls;
 mod tls;
+mod tracing;
 mod wso2;

@@ -8,6 +8,7 @@
 //! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA;
 //! - [`backend_jwt`]: signing keys for `[backend_jwt]`, and verification of the backend JWTs an
 //!   upstream received against the gateway's `GET /jwks`.
+//! - [`Collector`]: a fake OTLP/HTTP collector decoding the spans it receives.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
@@ -16,6 +17,7 @@ pub mod apim;
 pub mod backend_jwt;
 pub mod balancer;
 mod client;
+mod collector;
 pub mod control_plane;
 mod gateway;
 mod issuer;
@@ -24,6 +26,7 @@ pub mod redis;
 mod upstream;
 
 pub use client::{Client, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
+pub use collector::{Collector, CollectorMode, Span, hex, int_attribute, text_attribute};
 pub use gateway::{GatewayProcess, GatewaySetup, Logs};
 pub use issuer::{ApiManager, Issuer, SigningKey, high_s_twin, now};
 pub use pki::{IssuedCert, Pki};

@@ -14,6 +14,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::trace::{Recording, TraceId, Tracer};
+
 /// The sending side of the access log; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AccessLog {
@@ -26,6 +28,8 @@ pub struct AccessLog {
 pub(crate) struct Record {
     pub(crate) at: SystemTime,
     pub(crate) request_id: HeaderValue,
+    /// Logged for every request, sampled or not.
+    pub(crate) trace_id: TraceId,
     pub(crate) method: Method,
     pub(crate) path: Box<str>,
     pub(crate) host: Box<str>,
@@ -41,19 +45,23 @@ pub(crate) struct Record {
     pub(crate) client_ip: IpAddr,
 }
 
-/// Rides on a response body; on [`Tally::finish`] observes the request duration and logs.
+/// Rides on a response body; on [`Tally::finish`] observes the request duration, logs, and
+/// hands a recorded trace to the exporter.
 #[derive(Debug)]
 pub(crate) struct Tally {
     pub(crate) started: Instant,
     pub(crate) bytes_out: u64,
     pub(crate) duration: Histogram,
     pub(crate) record: Option<(AccessLog, Record)>,
+    /// Only for a recorded (sampled, exported) request.
+    pub(crate) trace: Option<(Tracer, Box<Recording>)>,
 }
 
 #[derive(Serialize)]
 struct Line<'a> {
     timestamp: String,
     request_id: &'a str,
+    trace_id: &'a str,
     method: &'a str,
     path: &'a str,
     host: &'a str,
@@ -99,6 +107,9 @@ impl Tally {
             record.bytes_out = self.bytes_out;
             log.send(record);
         }
+        if let Some((tracer, recording)) = self.trace.take() {
+            tracer.finish(recording);
+        }
     }
 }
 
@@ -119,9 +130,11 @@ fn write_lines(receiver: &Receiver<Record>, out: Box<dyn Write + Send>) {
 }
 
 fn write_line(out: &mut impl Write, record: &Record) -> std::io::Result<()> {
+    let mut trace_id = [0u8; 32];
     let line = Line {
         timestamp: OffsetDateTime::from(record.at).format(&Rfc3339).unwrap_or_default(),
         request_id: record.request_id.to_str().unwrap_or(""),
+        trace_id: record.trace_id.write_hex(&mut trace_id),
         method: record.method.as_str(),
         path: &record.path,
         host: &record.host,

@@ -64,6 +64,11 @@ impl Failure {
         self.answer().status
     }
 
+    /// The contract's error code (`"900901"`, `"102503"`, ...), as the body carries it.
+    pub fn code(&self) -> &'static str {
+        self.answer().code
+    }
+
     fn answer(&self) -> Answer {
         match self {
             Failure::NotReady => Answer::new(

@@ -19,6 +19,7 @@ pub mod route;
 pub mod server;
 mod snapshot;
 pub mod tls;
+pub mod trace;
 
 pub use access_log::AccessLog;
 pub use body::ResponseBody;

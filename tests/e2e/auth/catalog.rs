@@ -10,7 +10,7 @@ pub(super) const KM: &str = "km";
 
 /// One file-source document, built entity by entity and rendered with [`Catalog::yaml`].
 #[derive(Default)]
-pub(super) struct Catalog {
+pub(crate) struct Catalog {
     apis: Vec<ApiSpec>,
     key_managers: Vec<String>,
     applications: Vec<String>,
@@ -45,7 +45,7 @@ impl Catalog {
 
     /// The simplest secured setup: the key manager for `issuer`, API `pets` with `GET /items`
     /// to `up`, and application `app` (production key `consumer_key`) subscribed to it.
-    pub(super) fn one_subscriber(issuer: &Issuer, up: &Upstream, app: &str, consumer_key: &str) -> Self {
+    pub(crate) fn one_subscriber(issuer: &Issuer, up: &Upstream, app: &str, consumer_key: &str) -> Self {
         Catalog::new()
             .key_manager(issuer, "")
             .api(ApiSpec::new("pets", up).get("/items", &[]))
@@ -114,7 +114,7 @@ impl Catalog {
     }
 
     /// The YAML document (only the sections that have entries).
-    pub(super) fn yaml(&self) -> String {
+    pub(crate) fn yaml(&self) -> String {
         let mut yaml = String::new();
         if !self.apis.is_empty() {
             yaml.push_str("apis:\n");

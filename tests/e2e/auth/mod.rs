@@ -5,7 +5,7 @@
 
 mod api_keys;
 mod backend_jwt;
-mod catalog;
+pub(crate) mod catalog;
 mod credential_header;
 mod errors;
 mod jwks;

@@ -32,6 +32,7 @@ pub(super) const CONTRACT: &[(&str, &str, &[&str])] = &[
     ("tollgate_tls_certificate_expiry_timestamp_seconds", "gauge", &["server_name"]),
     ("tollgate_source_events_total", "counter", &["type", "result"]),
     ("tollgate_config_rejected_entities", "gauge", &["entity"]),
+    ("tollgate_tracing_spans_dropped_total", "counter", &[]),
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE", "OTHER"];

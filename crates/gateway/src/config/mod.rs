@@ -54,6 +54,7 @@ pub struct Config {
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
     pub backend_jwt: Option<BackendJwtConfig>,
+    pub tracing: TracingConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -213,6 +214,24 @@ pub struct BackendJwtConfig {
     pub ttl_seconds: u64,
 }
 
+/// `[tracing]`: OpenTelemetry (operator.md, "Tracing").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingConfig {
+    /// OTLP/HTTP traces URL; empty: no export (the W3C context is still propagated). Shown
+    /// without a password.
+    #[serde(serialize_with = "redact_url")]
+    pub otlp_endpoint: String,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+    /// For requests whose `traceparent` does not say sampled, 0 to 1.
+    pub sample_ratio: f64,
+    /// An export request waits this long for the collector; its spans are dropped after.
+    pub export_timeout_ms: u64,
+    /// A batch that is not full is sent at the latest this long after the previous one.
+    pub batch_delay_ms: u64,
+}
+
 // === defaults ===
 
 impl Default for ListenerConfig {
@@ -293,6 +312,18 @@ impl Default for LogConfig {
     }
 }
 
+impl Default for TracingConfig {
+    fn default() -> Self {
+        TracingConfig {
+            otlp_endpoint: String::new(),
+            service_name: "tollgate".into(),
+            sample_ratio: 0.01,
+            export_timeout_ms: 10_000,
+            batch_delay_ms: 1_000,
+        }
+    }
+}
+
 fn default_tls_poll_seconds() -> u64 {
     10
 }
@@ -316,7 +347,7 @@ fn redact_urls<S: serde::Serializer>(urls: &[String], serializer: S) -> Result<S
     serde::Serialize::serialize(&redacted, serializer)
 }
 
-/// Shows a Redis URL without its password.
+/// Shows a URL (Redis, OTLP) without its password.
 fn redact_url<S: serde::Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
     let redacted = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),

@@ -35,6 +35,8 @@ pub(super) enum Kind {
     Texts,
     /// A list of tables with these keys; only a file can set it.
     Tables(&'static [Setting]),
+    /// A number from 0 to 1 (a whole 0 or 1 too).
+    Ratio,
 }
 
 const fn setting(key: &'static str, kind: Kind) -> Setting {
@@ -109,6 +111,12 @@ pub(super) const SETTINGS: &[Setting] = &[
     setting("backend_jwt.issuer", Kind::Text),
     setting("backend_jwt.header", Kind::Text),
     setting("backend_jwt.ttl_seconds", whole(1, 86_400)),
+    // [tracing]
+    setting("tracing.otlp_endpoint", Kind::Text),
+    setting("tracing.service_name", Kind::Text),
+    setting("tracing.sample_ratio", Kind::Ratio),
+    setting("tracing.export_timeout_ms", TIMEOUT_MS),
+    setting("tracing.batch_delay_ms", TIMEOUT_MS),
 ];
 
 /// Keys that a section, when present, must set.
@@ -160,6 +168,12 @@ impl Kind {
             (Kind::Tables(_), Value::Array(items)) => {
                 (!items.iter().all(Value::is_table)).then(|| "is not a list of tables ([[...]])".to_owned())
             }
+            (Kind::Ratio, Value::Float(number)) => {
+                (!(0.0..=1.0).contains(number)).then(|| format!("{number} is out of range (0 to 1)"))
+            }
+            (Kind::Ratio, Value::Integer(number)) => {
+                (!(0..=1).contains(number)).then(|| format!("{number} is out of range (0 to 1)"))
+            }
             _ => Some(format!("{value} is not {}", self.expected())),
         }
     }
@@ -174,6 +188,7 @@ impl Kind {
             Kind::Flag => "true or false".into(),
             Kind::Texts => "a list of strings".into(),
             Kind::Tables(_) => "a list of tables".into(),
+            Kind::Ratio => "a number from 0 to 1".into(),
         }
     }
 
@@ -199,6 +214,9 @@ impl Kind {
                     .collect(),
             )),
             Kind::Tables(_) => Err("can only be set in the configuration file".into()),
+            Kind::Ratio => {
+                text.trim().parse::<f64>().map(Value::Float).map_err(|_| format!("{text:?} is not {}", self.expected()))
+            }
         }
     }
 }

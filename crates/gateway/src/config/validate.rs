@@ -20,6 +20,7 @@ use tollgate_router::pipeline::PipelineSettings;
 use tollgate_router::proxy::{UpstreamSettings, Upstreams};
 use tollgate_router::server::ListenerSettings;
 use tollgate_router::tls::{CertPaths, SniCertPaths, Tls, TlsMetrics, TlsSettings};
+use tollgate_router::trace::{OtlpEndpoint, TracingSettings};
 
 use super::error::{ConfigError, ConfigErrors, Origins};
 use super::{Config, LogFormat};
@@ -44,6 +45,7 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[backend_jwt]`, when configured.
     pub backend_jwt: Option<BackendJwtKeySettings>,
+    pub tracing: TracingSettings,
 }
 
 /// `[backend_jwt]`: where the signing key is (read at start and whenever the file changes),
@@ -89,6 +91,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
     let enforcer = enforcer(config, origins, &mut errors);
     let log = log(config, origins, &mut errors);
     let backend_jwt = backend_jwt(config, origins, &mut errors);
+    let tracing = tracing(config, origins, &mut errors);
     let listener = &config.listener;
     let settings = Settings {
         https: listener.https,
@@ -116,6 +119,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
         shutdown_timeout: Duration::from_secs(config.shutdown.timeout_seconds),
         log,
         backend_jwt,
+        tracing,
     };
     ConfigErrors::or_ok(errors, settings)
 }
@@ -306,4 +310,28 @@ pub fn read_backend_jwt_pem(path: &Path) -> Result<Vec<u8>, String> {
     let mut pem = Vec::new();
     file.take(MAX_KEY_PEM_BYTES as u64 + 1).read_to_end(&mut pem).map_err(cannot_read)?;
     Ok(pem)
+}
+
+// === [tracing] ===
+
+/// `[tracing]`: an empty endpoint exports nothing; otherwise it must be an http(s) URL.
+/// `sample_ratio` is range-checked by the schema.
+fn tracing(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) -> TracingSettings {
+    let tracing = &config.tracing;
+    let endpoint = match tracing.otlp_endpoint.as_str() {
+        "" => None,
+        text => OtlpEndpoint::parse(text)
+            .map_err(|error| errors.push(origins.error("tracing.otlp_endpoint", error.to_string())))
+            .ok(),
+    };
+    if tracing.service_name.trim().is_empty() {
+        errors.push(origins.error("tracing.service_name", "must not be empty"));
+    }
+    TracingSettings {
+        endpoint,
+        service_name: tracing.service_name.as_str().into(),
+        sample_ratio: tracing.sample_ratio,
+        export_timeout: Duration::from_millis(tracing.export_timeout_ms),
+        batch_delay: Duration::from_millis(tracing.batch_delay_ms),
+    }
 }

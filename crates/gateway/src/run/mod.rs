@@ -22,6 +22,7 @@ use tollgate_router::pipeline::Pipeline;
 use tollgate_router::proxy::Upstreams;
 use tollgate_router::server::{Listener, Phase, ShutdownTrigger};
 use tollgate_router::tls::{Tls, TlsMetrics};
+use tollgate_router::trace::{Exporter, Tracer, TracingMetrics};
 use tollgate_router::{AccessLog, RouterMetrics, SnapshotStore};
 
 use self::settings::start_source;
@@ -94,6 +95,8 @@ struct Parts {
     background: Vec<tokio::task::JoinHandle<()>>,
     /// The `wso2-apim` source's hub, event and pull state, for `/config`.
     wso2: Option<Wso2Status>,
+    /// Sends the spans still queued at shutdown.
+    span_exporter: Option<Exporter>,
 }
 
 /// The addresses the gateway listens on (ports chosen by the system when configured as 0).
@@ -117,7 +120,7 @@ pub async fn serve_with(
     bound: impl FnOnce(Bound),
 ) -> Result<(), Fatal> {
     let settings = &loaded.settings;
-    let parts = build(settings).await?;
+    let mut parts = build(settings).await?;
     let trigger = ShutdownTrigger::new(settings.shutdown_timeout);
     let readiness = Arc::new(Readiness::new(parts.store.clone(), trigger.subscribe()));
     let https = bind(settings.https).await?;
@@ -150,6 +153,9 @@ pub async fn serve_with(
     drain_then_close(&trigger, signals, settings.drain).await;
     for task in serving {
         let _ = task.await;
+    }
+    if let Some(exporter) = parts.span_exporter.take() {
+        exporter.flush(settings.shutdown_timeout).await;
     }
     admin_task.abort();
     parts.background.iter().for_each(tokio::task::JoinHandle::abort);
@@ -192,6 +198,7 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         ),
         false => None,
     };
+    let (tracer, span_exporter) = start_tracing(settings, &registry)?;
     let pipeline = Pipeline::new(
         store.clone(),
         enforcer,
@@ -199,7 +206,8 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         router_metrics,
         access_log,
         settings.pipeline.clone(),
-    );
+    )
+    .with_tracer(tracer);
     let pipeline = match &backend_jwt {
         Some(signer) => pipeline.with_backend_jwt(signer.clone()),
         None => pipeline,
@@ -214,6 +222,7 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         backend_jwt,
         background,
         wso2: started.wso2,
+        span_exporter,
     })
 }
 
@@ -233,6 +242,12 @@ fn start_backend_jwt(
     let signer = Arc::new(BackendJwtSigner::new(settings.signer.clone(), key, clock));
     background.push(backend_jwt_key::spawn(settings.key.clone(), pem, signer.clone()));
     Ok(signer)
+}
+
+/// The tracer, and the span export task when `[tracing]` names an endpoint.
+fn start_tracing(settings: &Settings, registry: &Registry) -> Result<(Tracer, Option<Exporter>), Fatal> {
+    let metrics = TracingMetrics::register(registry).map_err(|e| Fatal::Runtime(format!("metrics: {e}")))?;
+    Tracer::start(&settings.tracing, &metrics).map_err(|e| Fatal::Runtime(format!("tracing: {e}")))
 }
 
 /// Binds with a deep accept backlog (the default 128 overflows under connection bursts).

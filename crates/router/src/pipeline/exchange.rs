@@ -13,6 +13,8 @@ use crate::body::ResponseBody;
 use crate::failure::Failure;
 use crate::metrics::RouterMetrics;
 use crate::proxy::{ProxyError, client_ip_value};
+use crate::route::Route;
+use crate::trace::{Outcome, RequestTrace, Tracer};
 
 use super::request;
 
@@ -52,6 +54,7 @@ pub(super) struct Exchange {
     application: Option<Arc<str>>,
     upstream: Option<Arc<str>>,
     upstream_duration: Option<Duration>,
+    trace: RequestTrace,
 }
 
 // === impl Connection ===
@@ -69,8 +72,9 @@ impl Connection {
 // === impl Exchange ===
 
 impl Exchange {
-    pub(super) fn begin<B>(request: &Request<B>, connection: Connection, logged: bool) -> Self {
+    pub(super) fn begin<B>(request: &Request<B>, connection: Connection, logged: bool, tracer: &Tracer) -> Self {
         let original_host = original_host(request);
+        let trace = tracer.begin(request.headers(), request.method(), request.uri().path());
         let host = original_host.as_ref().map_or(RoutingHost::Within(0), |h| routing_host(h.as_bytes()));
         Exchange {
             started: Instant::now(),
@@ -86,6 +90,7 @@ impl Exchange {
             application: None,
             upstream: None,
             upstream_duration: None,
+            trace,
         }
     }
 
@@ -127,9 +132,24 @@ impl Exchange {
         self.api = Some(api.clone());
     }
 
+    /// The request matched `route`'s operation.
+    pub(super) fn routed(&mut self, route: &Route<'_>) {
+        self.matched(route.api);
+        self.trace.routed(route.base_path, route.operation.template.as_str());
+    }
+
+    pub(super) fn trace(&self) -> &RequestTrace {
+        &self.trace
+    }
+
+    pub(super) fn trace_mut(&mut self) -> &mut RequestTrace {
+        &mut self.trace
+    }
+
     pub(super) fn admitted(&mut self, admission: &Admission) {
         let application = admission.principal.as_ref().and_then(|p| p.application.as_ref());
         self.application = application.map(|app| app.name.clone());
+        self.trace.admitted(application.map(|app| &app.id));
     }
 
     pub(super) fn upstream(&mut self, target: Arc<str>) {
@@ -145,26 +165,34 @@ impl Exchange {
         }
     }
 
-    pub(super) fn note_failure(&self, failure: &Failure, _metrics: &RouterMetrics) {
+    pub(super) fn note_failure(&mut self, failure: &Failure, _metrics: &RouterMetrics) {
         tracing::debug!(request_id = ?self.request_id, %failure, "request answered by the gateway");
+        self.trace.failed(failure.code());
     }
 
     /// Stamps the response with its request id, counts it, and hands the body a tally that
-    /// logs the request when the body ends.
+    /// logs the request (and exports its trace, when recorded) when the body ends.
     pub(super) fn finish(
-        self,
+        mut self,
         mut response: Response<ResponseBody>,
         metrics: &RouterMetrics,
         log: Option<&AccessLog>,
+        tracer: &Tracer,
     ) -> Response<ResponseBody> {
         response.headers_mut().insert(X_REQUEST_ID, self.request_id.clone());
         metrics.request(self.api.as_deref(), method_label(&self.method), response.status().as_u16());
         let duration = metrics.request_duration(self.api.as_deref());
         let status = response.status().as_u16();
         let started = self.started;
+        let trace = self.finished_trace(status).map(|recording| (tracer.clone(), recording));
         let record = log.map(|log| (log.clone(), self.into_record(status)));
-        let tally = Box::new(Tally { started, bytes_out: 0, duration, record });
+        let tally = Box::new(Tally { started, bytes_out: 0, duration, record, trace });
         response.map(|body| body.with_tally(tally))
+    }
+
+    fn finished_trace(&mut self, status: u16) -> Option<Box<crate::trace::Recording>> {
+        let api = self.api.as_ref().map(|api| (api.guard.name.clone(), api.guard.version.clone()));
+        self.trace.take_recording(Outcome { status, api })
     }
 
     fn into_record(self, status: u16) -> Record {
@@ -173,6 +201,7 @@ impl Exchange {
             host,
             at: self.at.unwrap_or_else(SystemTime::now),
             request_id: self.request_id,
+            trace_id: *self.trace.trace_id(),
             method: self.method,
             path: self.path.unwrap_or_default(),
             status,

@@ -22,6 +22,7 @@ use crate::metrics::RouterMetrics;
 use crate::path::normalise;
 use crate::proxy::{self, ForwardHeaders, RequestBody, UpstreamPath, Upstreams};
 use crate::route::{Route, RouteMatch};
+use crate::trace::Tracer;
 use crate::{AccessLog, Snapshot, SnapshotStore};
 
 pub use exchange::Connection;
@@ -49,6 +50,7 @@ pub struct Pipeline {
     settings: PipelineSettings,
     /// Set while `[backend_jwt]` is configured.
     backend_jwt: Option<Arc<BackendJwtSigner>>,
+    tracer: Tracer,
 }
 
 // === impl Pipeline ===
@@ -62,13 +64,29 @@ impl Pipeline {
         access_log: Option<AccessLog>,
         settings: PipelineSettings,
     ) -> Self {
-        Pipeline { store, enforcer, upstreams, metrics, access_log, settings, backend_jwt: None }
+        Pipeline {
+            store,
+            enforcer,
+            upstreams,
+            metrics,
+            access_log,
+            settings,
+            backend_jwt: None,
+            tracer: Tracer::propagating(),
+        }
     }
 
     /// Sends backend JWTs signed by `signer` for the Apis that ask for them, and removes the
     /// client's copies of its header from every request.
     pub fn with_backend_jwt(mut self, signer: Arc<BackendJwtSigner>) -> Self {
         self.backend_jwt = Some(signer);
+        self
+    }
+
+    /// Records and exports sampled requests with `tracer` (by default the context is only
+    /// propagated).
+    pub fn with_tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = tracer;
         self
     }
 
@@ -81,7 +99,7 @@ impl Pipeline {
         let (parts, body) = request.into_parts();
         let request = Request::from_parts(parts, ());
         let mut body = PendingBody::new(&request, body);
-        let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some());
+        let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some(), &self.tracer);
         let (response, answered_itself) = match self.serve(request, &mut body, &mut exchange).await {
             Ok(Served::Upstream(response)) => (response, false),
             Ok(Served::Gateway(response)) => (response, true),
@@ -91,7 +109,7 @@ impl Pipeline {
             }
         };
         let response = body.settle(response, answered_itself).await;
-        exchange.finish(response, &self.metrics, self.access_log.as_ref())
+        exchange.finish(response, &self.metrics, self.access_log.as_ref(), &self.tracer)
     }
 
     /// The request's head; its body waits in `body` until it is forwarded.
@@ -115,7 +133,7 @@ impl Pipeline {
             }
             RouteMatch::NotFound => return Err(Failure::NoRoute),
         };
-        exchange.matched(route.api);
+        exchange.routed(&route);
         if let Some(preflight) = cors::preflight(route.api, &request) {
             return Ok(Served::Gateway(preflight));
         }
@@ -180,9 +198,11 @@ impl Pipeline {
         if let Some(signer) = &self.backend_jwt {
             proxy::replace_backend_jwt(&mut parts.headers, &mut asserted, signer.header(), jwt);
         }
+        proxy::prepare_trace_headers(&mut parts.headers, &mut asserted, exchange.trace());
         let upstream_request = Request::from_parts(parts, body);
         let sent = Instant::now();
-        let result = self.upstreams.forward(endpoint, upstream_request, target_path, asserted).await;
+        let result =
+            self.upstreams.forward(endpoint, upstream_request, target_path, asserted, exchange.trace_mut()).await;
         exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
         let forwarded = result.map_err(Failure::Upstream)?;
         exchange.upstream(forwarded.target.clone());

@@ -15,6 +15,7 @@ use super::pool::PoolError;
 use super::upgrade;
 use super::upstreams::{Forwarded, UpstreamClients, UpstreamPath};
 use crate::api::{Endpoint, Target};
+use crate::trace::{Attempt, RequestTrace, TRACEPARENT};
 
 /// One request's way through an endpoint's targets: attempts, retries, and the body that
 /// may be sent only once.
@@ -40,8 +41,9 @@ enum Outcome {
     Answered(Response<UpstreamBody>),
     /// The target could not be connected to; the next one may be tried.
     Refused(Cause),
-    /// A failure or status that this request may retry on the next target.
-    Retry(Cause),
+    /// A failure or status (the upstream's, when it answered) that this request may retry on
+    /// the next target.
+    Retry(Cause, Option<StatusCode>),
     Failed(ProxyError, Cause),
 }
 
@@ -95,13 +97,20 @@ impl<'e> Exchange<'e> {
     }
 
     /// Tries the targets until one answers, or until none is left to try.
-    pub(super) async fn run(&mut self, client: &UpstreamClients) -> Result<Forwarded, ProxyError> {
+    pub(super) async fn run(
+        &mut self,
+        client: &UpstreamClients,
+        trace: &mut RequestTrace,
+    ) -> Result<Forwarded, ProxyError> {
         let mut targets = TargetCycle::new(self.endpoint);
         let mut last_refusal = None;
         while let Some((index, target)) = targets.next() {
             self.attempts = self.attempts.saturating_add(1);
             let last_chance = self.retries_left == 0 && !targets.has_another();
-            match self.attempt(client, target, last_chance).await {
+            let traced = self.start_attempt(trace, target);
+            let outcome = self.attempt(client, target, last_chance).await;
+            trace.end_attempt(&traced, outcome.status());
+            match outcome {
                 Outcome::Answered(response) => {
                     return Ok(Forwarded { response, target: target.url.clone(), attempts: self.attempts });
                 }
@@ -110,7 +119,7 @@ impl<'e> Exchange<'e> {
                     targets.refuse(index);
                     last_refusal = Some(cause);
                 }
-                Outcome::Retry(cause) => {
+                Outcome::Retry(cause, _) => {
                     tracing::debug!(upstream = %target.url, %cause, "retrying on the next upstream target");
                     self.retries_left = self.retries_left.saturating_sub(1);
                 }
@@ -133,6 +142,14 @@ impl<'e> Exchange<'e> {
         {
             upgrade::splice(client, response);
         }
+    }
+
+    /// This attempt's `traceparent`: a new span of `trace`, the parent of the upstream's.
+    fn start_attempt(&mut self, trace: &mut RequestTrace, target: &Target) -> Attempt {
+        let port = target.authority.port_u16().unwrap_or(if target.scheme == Scheme::HTTPS { 443 } else { 80 });
+        let (attempt, traceparent) = trace.start_attempt(target.authority.host(), port);
+        self.asserted.set(TRACEPARENT, traceparent);
+        attempt
     }
 
     async fn attempt(&mut self, clients: &UpstreamClients, target: &Target, last_chance: bool) -> Outcome {
@@ -187,7 +204,7 @@ impl<'e> Exchange<'e> {
             Ok(response) => self.answered(response),
             Err(error) if error.is_connect() => self.refused(error, returned),
             Err(error) if error.is_client_body() => Outcome::Failed(ProxyError::ClientBody, Cause::new(error)),
-            Err(error) if self.retries_left > 0 => Outcome::Retry(Cause::new(error)),
+            Err(error) if self.retries_left > 0 => Outcome::Retry(Cause::new(error), None),
             Err(error) => Outcome::Failed(ProxyError::Reset, Cause::new(error)),
         }
     }
@@ -209,7 +226,7 @@ impl<'e> Exchange<'e> {
     fn answered(&self, response: Response<UpstreamBody>) -> Outcome {
         let status = response.status();
         match self.retries_left > 0 && self.endpoint.settings.retries.status_codes.contains(&status) {
-            true => Outcome::Retry(Cause::new(format!("upstream answered {status}"))),
+            true => Outcome::Retry(Cause::new(format!("upstream answered {status}")), Some(status)),
             false => Outcome::Answered(response),
         }
     }
@@ -263,6 +280,19 @@ impl SendError {
 
 fn is_idempotent(method: &Method) -> bool {
     [Method::GET, Method::HEAD, Method::OPTIONS, Method::PUT, Method::DELETE, Method::TRACE].contains(method)
+}
+
+// === impl Outcome ===
+
+impl Outcome {
+    /// The upstream's status, when it answered.
+    fn status(&self) -> Option<u16> {
+        match self {
+            Outcome::Answered(response) => Some(response.status().as_u16()),
+            Outcome::Retry(_, status) => status.map(|status| status.as_u16()),
+            Outcome::Refused(_) | Outcome::Failed(..) => None,
+        }
+    }
 }
 
 // === impl TargetCycle ===

@@ -4,6 +4,8 @@ use bytes::{BufMut, BytesMut};
 use http::header::{CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Version};
 
+use crate::trace::{RequestTrace, TRACEPARENT, TRACESTATE};
+
 /// What the gateway asserts on a forwarded request (client.md, "Forwarding").
 #[derive(Debug, Clone, Copy)]
 pub struct ForwardHeaders<'a> {
@@ -59,7 +61,8 @@ pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &
     let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
     let doomed = doomed_request_headers(headers, fwd);
     strip_hop_by_hop(headers, upgrade, doomed);
-    let mut asserted = Vec::with_capacity(4 + fwd.identity.len());
+    // Room for the trace context headers the proxy adds (`prepare_trace_headers`, per attempt).
+    let mut asserted = Vec::with_capacity(6 + fwd.identity.len());
     asserted.push((X_FORWARDED_FOR, forwarded_for));
     asserted.push((X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto)));
     if let Some(host) = fwd.host {
@@ -98,9 +101,28 @@ pub fn replace_backend_jwt(
     asserted.0.extend(jwt.map(|jwt| (header.clone(), jwt)));
 }
 
+/// The W3C Trace Context headers the upstream receives instead of the client's: the client's
+/// `tracestate` (when its `traceparent` was valid), asserted here, and a `traceparent` that the
+/// proxy sets per attempt (see [`Asserted::set`]).
+pub fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
+    headers.remove(TRACEPARENT);
+    headers.remove(TRACESTATE);
+    if let Some(tracestate) = trace.tracestate() {
+        asserted.0.push((TRACESTATE, tracestate.clone()));
+    }
+}
+
 // === impl Asserted ===
 
 impl Asserted {
+    /// Sets the asserted header `name` to `value`, replacing an earlier one.
+    pub fn set(&mut self, name: HeaderName, value: HeaderValue) {
+        match self.0.iter_mut().find(|(asserted, _)| *asserted == name) {
+            Some((_, old)) => *old = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.0.iter().map(|(name, value)| (name, value))
     }

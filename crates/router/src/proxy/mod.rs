@@ -25,7 +25,8 @@ mod upstreams;
 pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
 pub use forward::{
-    Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers, replace_backend_jwt,
+    Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers,
+    prepare_trace_headers, replace_backend_jwt,
 };
 pub use lean::decode_response;
 pub use pause::BodyPaused;

@@ -20,6 +20,7 @@ use super::forward::Asserted;
 use super::lean::LeanPool;
 use super::pool::Http1Pool;
 use crate::api::{Endpoint, UpstreamProtocol};
+use crate::trace::RequestTrace;
 
 /// Settings shared by every upstream connection.
 #[derive(Debug, Clone)]
@@ -159,17 +160,20 @@ impl Upstreams {
     /// - An HTTP/1.1 WebSocket upgrade goes over HTTP/1.1; the request must carry hyper's
     ///   `OnUpgrade` extension (the server connection is served with upgrades). On a `101`
     ///   a background task splices the two upgraded connections.
+    /// - Each attempt carries its own `traceparent` from `trace` (a new span id, a client
+    ///   span when the trace is recorded).
     pub async fn forward(
         &self,
         endpoint: &Endpoint,
         request: Request<RequestBody>,
         target_path: &UpstreamPath<'_>,
         asserted: Asserted,
+        trace: &mut RequestTrace,
     ) -> Result<Forwarded, ProxyError> {
         let mut exchange = Exchange::new(endpoint, request, *target_path, asserted);
         let client = self.client(Profile::new(endpoint, exchange.is_upgrade()));
         let timeout = endpoint.settings.timeout;
-        let Ok(forwarded) = tokio::time::timeout(timeout, exchange.run(&client)).await else {
+        let Ok(forwarded) = tokio::time::timeout(timeout, exchange.run(&client, trace)).await else {
             tracing::debug!(?timeout, "no upstream response within the endpoint timeout");
             return Err(ProxyError::Timeout);
         };

@@ -195,3 +195,27 @@ fn wso2_apim_settings_are_checked_and_the_password_is_not_shown() {
     assert_eq!(wso2.broker_urls, ["amqp://admin:admin@apim:5672"]);
     assert_eq!((wso2.environments.clone(), wso2.resync.as_secs()), (vec!["Default".to_owned()], 300));
 }
+
+// === [tracing] ===
+
+#[test]
+fn tracing_keys_are_checked_and_become_settings() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("[source]\npath = \"{}\"\n[tracing]\n", dir.path().display());
+    let with = |extra: &str, vars: &[(&str, &str)]| load(Some(write(&format!("{base}{extra}")).path()), env(vars));
+    let defaults = with("", &[]).unwrap_or_else(|e| panic!("{e}")).settings.tracing;
+    assert_eq!((defaults.endpoint, &*defaults.service_name, defaults.sample_ratio), (None, "tollgate", 0.01));
+    let set = with("otlp_endpoint = \"http://otel:4318/v1/traces\"\nsample_ratio = 1\n", &[]);
+    let set = set.unwrap_or_else(|e| panic!("{e}")).settings.tracing;
+    assert!(set.endpoint.is_some() && set.sample_ratio == 1.0);
+    let from_env = with("", &[("TOLLGATE_TRACING__SAMPLE_RATIO", "0.25")]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_env.settings.tracing.sample_ratio, 0.25);
+    let found = problems(with("otlp_endpoint = \"otel:4318\"\nservice_name = \" \"\nsample_ratio = 1.5\n", &[]));
+    assert_eq!(found, ["tracing.sample_ratio: 1.5 is out of range (0 to 1)"], "range first, at parse");
+    let found = problems(with("otlp_endpoint = \"ftp://otel/v1/traces\"\nservice_name = \"\"\n", &[]));
+    assert!(found[0].starts_with("tracing.otlp_endpoint: \"ftp://otel/v1/traces\" is not an http"), "{found:?}");
+    assert_eq!(found[1], "tracing.service_name: must not be empty");
+    for bad in ["-0.1", "NaN", "2", "x"] {
+        assert!(with("", &[("TOLLGATE_TRACING__SAMPLE_RATIO", bad)]).is_err(), "{bad}");
+    }
+}

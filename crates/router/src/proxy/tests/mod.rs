@@ -32,6 +32,7 @@ use super::{
     prepare_request_headers, prepare_response_headers,
 };
 use crate::api::{Endpoint, EndpointSettings, Strategy, Target};
+use crate::trace::RequestTrace;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type TestResult = Result<(), Error>;
@@ -196,7 +197,15 @@ async fn forward(
 ) -> Result<super::Forwarded, ProxyError> {
     let mut request = Request::new(RequestBody::Empty);
     *request.method_mut() = method;
-    upstreams.forward(endpoint, request, &UpstreamPath { rest, query: None }, Default::default()).await
+    upstreams
+        .forward(
+            endpoint,
+            request,
+            &UpstreamPath { rest, query: None },
+            Default::default(),
+            &mut RequestTrace::detached(),
+        )
+        .await
 }
 
 async fn text<B: http_body::Body>(response: Response<B>) -> Result<String, Error>
@@ -252,7 +261,7 @@ async fn proxy(
     let asserted = prepare_request_headers(&mut parts.headers, parts.version, &fwd);
     let path = UpstreamPath { rest: uri.path().strip_prefix(BASE).unwrap_or(uri.path()), query: uri.query() };
     let request = Request::from_parts(parts, RequestBody::from(body));
-    match upstreams.forward(&endpoint, request, &path, asserted).await {
+    match upstreams.forward(&endpoint, request, &path, asserted, &mut RequestTrace::detached()).await {
         Ok(forwarded) => {
             let (mut head, body) = forwarded.response.into_parts();
             prepare_response_headers(&mut head.headers);
