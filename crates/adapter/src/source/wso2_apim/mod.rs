@@ -2,6 +2,8 @@
 //! REST pulls of the internal data API and the runtime-artifacts zip, kept current by the
 //! AMQP event hub; what it reads goes through [`crate::wso2`]'s mapping to the engine.
 
+pub mod hub;
 mod hub_signal;
 
+pub use hub::{HubSettings, HubSettingsError, HubTask, spawn_event_hub};
 pub use hub_signal::{Ack, Acker, HubMessage, HubSignal};
