@@ -5,7 +5,8 @@
 //! - [`GatewayProcess`]: the real `tollgate` binary with a generated configuration, its bound
 //!   addresses read from its log, its stdout/stderr captured;
 //! - [`Issuer`]: a token issuer serving its JWKS over HTTP, minting tokens with [`SigningKey`];
-//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA.
+//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA;
+//! - [`rabbitmq::RabbitMq`]: a real RabbitMQ standing in for WSO2 API-M's event hub.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
@@ -16,6 +17,7 @@ pub mod control_plane;
 mod gateway;
 mod issuer;
 mod pki;
+pub mod rabbitmq;
 pub mod redis;
 mod upstream;
 
