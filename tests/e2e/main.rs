@@ -20,3 +20,4 @@ mod resilience;
 mod routing;
 mod stalls;
 mod tls;
+mod wso2;
