@@ -25,11 +25,16 @@ struct Hub {
 
 impl Hub {
     fn start(urls: &[String]) -> Hub {
+        Hub::start_with(urls, 16, Duration::from_secs(20))
+    }
+
+    /// `capacity`: of the channel to the source; `connect_timeout`: per broker.
+    fn start_with(urls: &[String], capacity: usize, connect_timeout: Duration) -> Hub {
         let settings = HubSettings::new(urls)
             .unwrap()
             .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
-            .with_connect_timeout(Duration::from_secs(20));
-        let (tx, signals) = mpsc::channel(16);
+            .with_connect_timeout(connect_timeout);
+        let (tx, signals) = mpsc::channel(capacity);
         Hub { signals, task: spawn_event_hub(settings, tx) }
     }
 
@@ -195,6 +200,38 @@ async fn connected_means_every_topic_is_already_bound() {
 }
 
 #[tokio::test]
+async fn a_slow_source_holds_deliveries_back_and_loses_none() {
+    let rabbit = RabbitMq::shared().await;
+    let vhost = rabbit.vhost();
+    let mut hub = Hub::start_with(&[rabbit.url(&vhost)], 1, Duration::from_secs(20));
+    hub.connected().await;
+    // The source reads nothing while 30 events arrive through a channel of one.
+    let tokens: Vec<String> = (0..30).map(|n| format!("jti-{n}")).collect();
+    for token in &tokens {
+        assert!(rabbit.publish(&vhost, "tokenRevocation", &revocation(token)).await);
+    }
+    for token in &tokens {
+        let message = hub.message().await;
+        assert_eq!(&revoked_token(&message), token, "every event, in order");
+        message.ack.ack().await;
+    }
+}
+
+#[tokio::test]
+async fn the_hub_stops_with_its_source_and_closes_its_connection() {
+    let (rabbit, vhost, hub) = connected_hub().await;
+    let connections = async || {
+        let listing = rabbit.ctl(&["list_connections", "--quiet", "--no-table-headers", "vhost"]).await;
+        listing.lines().filter(|line| line.trim() == vhost).count()
+    };
+    assert_eq!(connections().await, 1);
+    let Hub { signals, task } = hub;
+    drop(signals);
+    assert!(eventually(SOON, async || task.is_finished()).await, "an idle hub notices its source is gone");
+    assert!(eventually(SOON, async || connections().await == 0).await, "and closes its connection");
+}
+
+#[tokio::test]
 async fn acks_reach_the_broker_and_unacked_messages_vanish_with_the_connection() {
     let (rabbit, vhost, mut hub) = connected_hub().await;
     assert!(rabbit.publish(&vhost, "tokenRevocation", &revocation("first")).await);
@@ -254,6 +291,24 @@ async fn the_first_reachable_broker_in_order_is_used() {
     assert!(!broker.contains(PASSWORD));
     assert!(rabbit.publish(&vhost, "notification", b"{}").await);
     hub.message().await.ack.ack().await;
+}
+
+#[tokio::test]
+async fn a_silent_broker_times_out_and_the_next_one_is_used() {
+    let rabbit = RabbitMq::shared().await;
+    let vhost = rabbit.vhost();
+    // Accepts TCP connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("amqp://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let mut hub = Hub::start_with(&[silent_url, rabbit.url(&vhost)], 16, Duration::from_secs(1));
+    assert_eq!(hub.connected().await, rabbit.shown_url(&vhost));
+    held.abort();
 }
 
 #[tokio::test]

@@ -14,17 +14,25 @@ enum Flow {
     Stop,
 }
 
-/// Runs until the source drops its receiver. Every round that connects sends
-/// [`HubSignal::Connected`]; every round that ends — a lost connection or no broker
-/// reachable — sends [`HubSignal::Disconnected`] and waits (0.5 s doubling to 30 s with
-/// jitter by default; reset by each successful connect).
+/// Runs until the source drops its receiver, whatever the hub is doing then (connecting,
+/// forwarding or waiting); its connection is dropped, which closes it.
 pub(super) async fn run(settings: HubSettings, signals: mpsc::Sender<HubSignal>) {
+    tokio::select! {
+        () = rounds(&settings, &signals) => {}
+        () = signals.closed() => {}
+    }
+    tracing::debug!("event hub stopped: the source is gone");
+}
+
+/// Every round that connects sends [`HubSignal::Connected`]; every round that ends — a
+/// lost connection or no broker reachable — sends [`HubSignal::Disconnected`] and waits
+/// (0.5 s doubling to 30 s with jitter by default; reset by each successful connect).
+async fn rounds(settings: &HubSettings, signals: &mpsc::Sender<HubSignal>) {
     let mut backoff = Backoff::new(settings.backoff_min, settings.backoff_max);
-    while let Flow::Retry = round(&settings, &signals, &mut backoff).await {
+    while let Flow::Retry = round(settings, signals, &mut backoff).await {
         let delay = backoff.wait().await;
         tracing::debug!(?delay, "event hub: reconnecting");
     }
-    tracing::debug!("event hub stopped: the source is gone");
 }
 
 /// Tries each broker in order; forwards on the first that binds.
