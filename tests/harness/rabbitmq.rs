@@ -23,6 +23,8 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 use tokio::sync::OnceCell;
 
+use crate::Pki;
+
 /// The broker itself, not Debian's `/usr/sbin` wrapper (which switches to the `rabbitmq`
 /// user and its fixed directories).
 pub const RABBITMQ_SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
@@ -45,9 +47,12 @@ static SHARED: OnceCell<RabbitMq> = OnceCell::const_new();
 static NEXT_VHOST: AtomicUsize = AtomicUsize::new(0);
 static NEXT_NODE: AtomicUsize = AtomicUsize::new(0);
 
-/// One `rabbitmq-server` on `127.0.0.1:port`.
+/// One `rabbitmq-server` on `127.0.0.1:port` (AMQP) and `127.0.0.1:tls_port` (AMQPS, with a
+/// certificate for `127.0.0.1` from a test CA of its own).
 pub struct RabbitMq {
     port: u16,
+    tls_port: u16,
+    pki: Pki,
     dist_port: u16,
     epmd_port: u16,
     node: String,
@@ -88,6 +93,10 @@ impl RabbitMq {
         self.port
     }
 
+    pub fn tls_port(&self) -> u16 {
+        self.tls_port
+    }
+
     /// A vhost no other test of this binary uses (on the shared broker).
     pub fn vhost(&self) -> String {
         let n = NEXT_VHOST.fetch_add(1, Ordering::Relaxed);
@@ -98,6 +107,16 @@ impl RabbitMq {
     /// `amqp://tollgate:<password>@127.0.0.1:<port>/<vhost>`.
     pub fn url(&self, vhost: &str) -> String {
         format!("amqp://{USER}:{PASSWORD}@127.0.0.1:{}/{vhost}", self.port)
+    }
+
+    /// `amqps://tollgate:<password>@127.0.0.1:<tls_port>/<vhost>`, verified with [`RabbitMq::ca_pem`].
+    pub fn tls_url(&self, vhost: &str) -> String {
+        format!("amqps://{USER}:{PASSWORD}@127.0.0.1:{}/{vhost}", self.tls_port)
+    }
+
+    /// The CA that issued the AMQPS listener's certificate.
+    pub fn ca_pem(&self) -> &str {
+        self.pki.ca_pem()
     }
 
     /// The same URL without credentials, as the hub shows it.
@@ -179,6 +198,8 @@ impl RabbitMq {
         let n = NEXT_NODE.fetch_add(1, Ordering::Relaxed);
         let broker = RabbitMq {
             port: free_port(),
+            tls_port: free_port(),
+            pki: Pki::new(),
             dist_port: free_port(),
             epmd_port: free_port(),
             node: format!("tollgate{}n{n}@localhost", std::process::id()),
@@ -193,10 +214,20 @@ impl RabbitMq {
         let dir = self.dir.path();
         let definitions = dir.join("definitions.json");
         std::fs::write(&definitions, definitions_json()).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, self.pki.ca_pem()).unwrap();
+        let (cert, key) = self.pki.issue(&["127.0.0.1"]).write(dir, "server");
         let conf = format!(
-            "listeners.tcp.default = 127.0.0.1:{}\nloopback_users = none\n\
+            "listeners.tcp.default = 127.0.0.1:{}\nlisteners.ssl.default = 127.0.0.1:{}\n\
+             ssl_options.cacertfile = {}\nssl_options.certfile = {}\nssl_options.keyfile = {}\n\
+             ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n\
+             loopback_users = none\n\
              definitions.import_backend = local_filesystem\ndefinitions.local.path = {}\n",
             self.port,
+            self.tls_port,
+            ca.display(),
+            cert.display(),
+            key.display(),
             definitions.display()
         );
         std::fs::write(dir.join("rabbitmq.conf"), conf).unwrap();

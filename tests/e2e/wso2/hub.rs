@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tollgate_adapter::source::wso2_apim::hub::{HubSettings, HubTask, spawn_event_hub};
 use tollgate_adapter::source::wso2_apim::{HubMessage, HubSignal};
 use tollgate_adapter::wso2::{Action, Change, Event, EventError, decode_event};
-use tollgate_tests::eventually;
 use tollgate_tests::rabbitmq::{PASSWORD, RabbitMq};
+use tollgate_tests::{eventually, install_crypto};
 
 /// How long a signal may take (generous: the broker shares a loaded machine).
 const SOON: Duration = Duration::from_secs(30);
@@ -25,15 +25,11 @@ struct Hub {
 
 impl Hub {
     fn start(urls: &[String]) -> Hub {
-        Hub::start_with(urls, 16, Duration::from_secs(20))
+        Hub::spawn(settings(urls), 16)
     }
 
-    /// `capacity`: of the channel to the source; `connect_timeout`: per broker.
-    fn start_with(urls: &[String], capacity: usize, connect_timeout: Duration) -> Hub {
-        let settings = HubSettings::new(urls)
-            .unwrap()
-            .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
-            .with_connect_timeout(connect_timeout);
+    /// `capacity`: of the channel to the source.
+    fn spawn(settings: HubSettings, capacity: usize) -> Hub {
         let (tx, signals) = mpsc::channel(capacity);
         Hub { signals, task: spawn_event_hub(settings, tx) }
     }
@@ -72,6 +68,14 @@ impl Hub {
             }
         }
     }
+}
+
+/// Settings for `urls` with a short backoff.
+fn settings(urls: &[String]) -> HubSettings {
+    HubSettings::new(urls)
+        .unwrap()
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .with_connect_timeout(Duration::from_secs(20))
 }
 
 /// The shared broker, a vhost of this test's own, and a hub connected to it.
@@ -203,7 +207,7 @@ async fn connected_means_every_topic_is_already_bound() {
 async fn a_slow_source_holds_deliveries_back_and_loses_none() {
     let rabbit = RabbitMq::shared().await;
     let vhost = rabbit.vhost();
-    let mut hub = Hub::start_with(&[rabbit.url(&vhost)], 1, Duration::from_secs(20));
+    let mut hub = Hub::spawn(settings(&[rabbit.url(&vhost)]), 1);
     hub.connected().await;
     // The source reads nothing while 30 events arrive through a channel of one.
     let tokens: Vec<String> = (0..30).map(|n| format!("jti-{n}")).collect();
@@ -306,9 +310,26 @@ async fn a_silent_broker_times_out_and_the_next_one_is_used() {
             sockets.push(socket);
         }
     });
-    let mut hub = Hub::start_with(&[silent_url, rabbit.url(&vhost)], 16, Duration::from_secs(1));
+    let urls = [silent_url, rabbit.url(&vhost)];
+    let mut hub = Hub::spawn(settings(&urls).with_connect_timeout(Duration::from_secs(1)), 16);
     assert_eq!(hub.connected().await, rabbit.shown_url(&vhost));
     held.abort();
+}
+
+#[tokio::test]
+async fn amqps_brokers_are_verified_with_the_system_roots_and_the_extra_ca() {
+    install_crypto();
+    let rabbit = RabbitMq::shared().await;
+    let vhost = rabbit.vhost();
+    let mut untrusting = Hub::start(&[rabbit.tls_url(&vhost)]);
+    let reason = untrusting.disconnected().await;
+    assert!(reason.to_lowercase().contains("certificate"), "a test CA is not trusted by default: {reason}");
+    untrusting.task.shutdown().await;
+    let trusting = settings(&[rabbit.tls_url(&vhost)]).with_ca_pem(rabbit.ca_pem().to_owned());
+    let mut hub = Hub::spawn(trusting, 16);
+    assert_eq!(hub.connected().await, format!("amqps://127.0.0.1:{}/{vhost}", rabbit.tls_port()));
+    assert!(rabbit.publish(&vhost, "notification", b"{}").await);
+    hub.message().await.ack.ack().await;
 }
 
 #[tokio::test]
