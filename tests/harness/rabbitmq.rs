@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::uri::AMQPUri;
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 use tokio::sync::OnceCell;
 
@@ -129,7 +130,7 @@ impl RabbitMq {
     /// is published `mandatory`, so an unroutable one comes back).
     pub async fn publish(&self, vhost: &str, topic: &str, body: &[u8]) -> bool {
         let publish = async {
-            let connection = Connection::connect(&self.url(vhost), ConnectionProperties::default()).await?;
+            let connection = self.connect(vhost).await?;
             let channel = connection.create_channel().await?;
             channel.confirm_select(ConfirmSelectOptions::default()).await?;
             let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
@@ -295,15 +296,21 @@ impl RabbitMq {
 
     /// Whether an AMQP handshake as [`USER`] succeeds right now.
     async fn accepts_amqp(&self) -> bool {
-        let url = self.url("%2f");
-        let attempt = Connection::connect(&url, ConnectionProperties::default());
-        match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+        match tokio::time::timeout(Duration::from_secs(5), self.connect("%2f")).await {
             Ok(Ok(connection)) => {
                 let _ = connection.close(200, "ready".into()).await;
                 true
             }
             Ok(Err(_)) | Err(_) => false,
         }
+    }
+
+    /// A connection as [`USER`] to `vhost` (percent-encoded). The host is set after parsing:
+    /// lapin's URI parser reads an IP host as `localhost`.
+    async fn connect(&self, vhost: &str) -> lapin::Result<Connection> {
+        let mut uri: AMQPUri = self.url(vhost).parse().unwrap();
+        uri.authority.host = "127.0.0.1".to_owned();
+        Connection::connect_uri(uri, ConnectionProperties::default()).await
     }
 }
 
