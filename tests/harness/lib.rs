@@ -9,6 +9,7 @@
 //! - [`backend_jwt`]: signing keys for `[backend_jwt]`, and verification of the backend JWTs an
 //!   upstream received against the gateway's `GET /jwks`.
 //! - [`Collector`]: a fake OTLP/HTTP collector decoding the spans it receives.
+//! - [`rabbitmq::RabbitMq`]: a real RabbitMQ standing in for WSO2 API-M's event hub.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup must panic loudly
 #![allow(missing_debug_implementations)]
@@ -22,6 +23,7 @@ pub mod control_plane;
 mod gateway;
 mod issuer;
 mod pki;
+pub mod rabbitmq;
 pub mod redis;
 mod upstream;
 

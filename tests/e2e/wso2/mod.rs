@@ -3,11 +3,11 @@
 //! artifacts of `fixtures/wso2/`.
 //!
 //! Files: `source.rs` (REST side: startup pull, enforcement, refusals, resync, faults,
-//! last-known-good state, deployed-revision acks, both version forms). Events are driven
-//! without a broker in `crates/adapter/tests/wso2_source.rs`.
+//! last-known-good state, deployed-revision acks, both version forms). `hub.rs`: the event hub
+//! against a real RabbitMQ.
 
+mod hub;
 mod source;
-// The event hub's broker end-to-end tests (RabbitMQ) go here: `mod hub;`.
 
 use std::time::Duration;
 

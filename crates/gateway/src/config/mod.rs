@@ -343,7 +343,7 @@ fn default_backend_jwt_ttl_seconds() -> u64 {
 /// Shows URLs without their credentials.
 fn redact_urls<S: serde::Serializer>(urls: &[String], serializer: S) -> Result<S::Ok, S::Error> {
     let redacted: Vec<String> =
-        urls.iter().map(|url| tollgate_adapter::source::wso2_apim::without_credentials(url)).collect();
+        urls.iter().map(|url| tollgate_adapter::source::wso2_apim::without_userinfo(url)).collect();
     serde::Serialize::serialize(&redacted, serializer)
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::HeaderName;
-use tollgate_adapter::source::wso2_apim::broker_url;
+use tollgate_adapter::source::wso2_apim::HubSettings;
 use tollgate_adapter::{
     ClientIdentity, ControlPlaneSettings, ControlPlaneSource, SourceKind, Wso2Settings, Wso2Source,
 };
@@ -191,13 +191,11 @@ fn wso2_apim(config: &Config, origins: &Origins, errors: &mut Vec<ConfigError>) 
     settings.resync = Duration::from_secs(source.resync_seconds);
     settings.connect_timeout = Duration::from_secs(source.connect_timeout_seconds);
     settings.request_timeout = Duration::from_secs(source.request_timeout_seconds);
-    settings.broker_urls = source
-        .broker_urls
-        .iter()
-        .filter_map(|url| {
-            broker_url(url).map_err(|e| errors.push(origins.error("source.broker_urls", e.to_string()))).ok()
-        })
-        .collect();
+    if !source.broker_urls.is_empty() {
+        settings.hub = HubSettings::new(&source.broker_urls)
+            .map_err(|error| errors.push(origins.error("source.broker_urls", error.to_string())))
+            .ok();
+    }
     if settings.environments.iter().all(|label| label.trim().is_empty()) {
         errors.push(origins.error("source.environments", "names no gateway environment label"));
     }

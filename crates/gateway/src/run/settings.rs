@@ -56,7 +56,7 @@ fn start_wso2(settings: &Wso2Settings, applier: Arc<Applier>) -> Result<Started,
     let mut source = Wso2Source::new(settings.clone(), engine).map_err(|e| Fatal::Config(format!("source: {e}")))?;
     source.load_state();
     let status = source.status().clone();
-    let (signals, hub) = start_event_hub(settings);
+    let (signals, hub) = start_event_hub(settings)?;
     let mut tasks: Vec<JoinHandle<()>> = source.spawn(signals).into_handle().into_iter().collect();
     tasks.extend(hub);
     Ok(Started { tasks, wso2: Some(status) })

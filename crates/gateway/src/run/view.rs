@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tollgate_adapter::source::wso2_apim::without_credentials;
+use tollgate_adapter::source::wso2_apim::without_userinfo;
 use tollgate_adapter::{ApiSummary, SourceKind, Wso2Status};
 
 use super::Parts;
@@ -25,7 +25,7 @@ pub(super) fn config_view(parts: &Parts, loaded: &Loaded) -> ConfigView {
         SourceKind::Wso2Apim => (
             source.url.clone(),
             json!({ "kind": source.kind, "url": source.url, "environments": source.environments,
-                "brokerUrls": source.broker_urls.iter().map(|url| without_credentials(url)).collect::<Vec<_>>() }),
+                "brokerUrls": source.broker_urls.iter().map(|url| without_userinfo(url)).collect::<Vec<_>>() }),
         ),
     };
     let wso2 = parts.wso2.clone();

@@ -18,6 +18,7 @@
 
 mod client;
 mod events;
+pub mod hub;
 mod hub_signal;
 mod map;
 mod pull;
@@ -39,8 +40,9 @@ use crate::status::SyncState;
 use crate::wso2::TenantFilter;
 
 pub use self::client::{ApimError, DeployedRevision, EnvInfo};
+pub use self::hub::{HubSettings, HubSettingsError, HubTask, spawn_event_hub, without_userinfo};
 pub use self::hub_signal::{Ack, Acker, HubMessage, HubSignal};
-pub use self::settings::{BrokerUrlError, Wso2Settings, broker_url, without_credentials};
+pub use self::settings::Wso2Settings;
 pub use self::status::{PullOutcome, PullReport, Wso2Status, Wso2Sync};
 
 /// A `wso2-apim` source, ready to start. Nothing here touches the network until

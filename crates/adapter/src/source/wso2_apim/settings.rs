@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::hub::HubSettings;
 use crate::engine::{EngineSettings, StateDir};
 use crate::wso2::SUPER_TENANT_DOMAIN;
 
@@ -19,8 +20,8 @@ pub struct Wso2Settings {
     pub password: String,
     /// The gateway environment labels this gateway serves (`Default`).
     pub environments: Vec<String>,
-    /// The event hub's URLs, CC's own options removed ([`broker_url`]); tried in turn.
-    pub broker_urls: Vec<String>,
+    /// The event hub's brokers, tried in turn; `None` follows API-M by full pulls alone.
+    pub hub: Option<HubSettings>,
     /// Extra CA certificates (PEM) for API-M's and the broker's certificates.
     pub ca_file: Option<PathBuf>,
     /// Connecting (TCP and TLS) may take this long.
@@ -38,18 +39,6 @@ pub struct Wso2Settings {
     pub hub_wait: Duration,
 }
 
-/// Why a broker URL is not usable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{url:?}: {reason}")]
-pub struct BrokerUrlError {
-    /// The URL without its credentials.
-    pub url: String,
-    pub reason: String,
-}
-
-/// Options of Choreo Connect's URL form that are not AMQP's (INTERFACE.md §4.1).
-const CC_OPTIONS: [&str; 2] = ["retries", "connectdelay"];
-
 // === impl Wso2Settings ===
 
 impl Wso2Settings {
@@ -62,7 +51,7 @@ impl Wso2Settings {
             username: "admin".to_owned(),
             password: String::new(),
             environments: vec!["Default".to_owned()],
-            broker_urls: Vec::new(),
+            hub: None,
             ca_file: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
@@ -90,7 +79,7 @@ impl fmt::Debug for Wso2Settings {
             .field("username", &self.username)
             .field("password", &"***")
             .field("environments", &self.environments)
-            .field("broker_urls", &self.broker_urls.iter().map(|url| without_credentials(url)).collect::<Vec<_>>())
+            .field("hub", &self.hub)
             .field("ca_file", &self.ca_file)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -102,63 +91,15 @@ impl fmt::Debug for Wso2Settings {
     }
 }
 
-/// A configured broker URL made ready for an AMQP client: `amqp://` or `amqps://` with a
-/// host, Choreo Connect's quoted `retries` / `connectdelay` query options removed (other
-/// options kept). No path means vhost `/`.
-pub fn broker_url(text: &str) -> Result<String, BrokerUrlError> {
-    let fail = |reason: &str| BrokerUrlError { url: without_credentials(text), reason: reason.to_owned() };
-    let mut url = reqwest::Url::parse(text.trim()).map_err(|error| fail(&error.to_string()))?;
-    if !matches!(url.scheme(), "amqp" | "amqps") {
-        return Err(fail("the scheme must be amqp or amqps"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(fail("the URL names no host"));
-    }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| !CC_OPTIONS.iter().any(|option| key.eq_ignore_ascii_case(option)))
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    url.set_query(None);
-    if !kept.is_empty() {
-        url.query_pairs_mut().extend_pairs(kept);
-    }
-    Ok(url.to_string())
-}
-
-/// A URL with its user information replaced by `***` (for logs and `/config`).
-pub fn without_credentials(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &text[..scheme], &text[at..]),
-        _ => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn choreo_connect_options_are_removed_and_others_kept() {
-        let url = broker_url("amqp://admin:admin@apim:5672?retries='10'&connectdelay='30'");
-        assert_eq!(url.as_deref(), Ok("amqp://admin:admin@apim:5672"));
-        let url = broker_url("amqps://u:p@mq:5671/%2Fvh?heartbeat=10&retries='5'");
-        assert_eq!(url.as_deref(), Ok("amqps://u:p@mq:5671/%2Fvh?heartbeat=10"));
-    }
-
-    #[test]
-    fn only_amqp_urls_with_a_host_are_accepted_and_errors_hide_the_password() {
-        let error = broker_url("http://admin:s3cret@apim:5672").err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.contains("amqp") && !error.contains("s3cret"), "{error}");
-        assert!(broker_url("not a url").is_err());
-        assert!(broker_url("amqp://").is_err());
-    }
-
-    #[test]
     fn the_password_is_not_shown() {
         let mut settings = Wso2Settings::new("https://apim:9443");
         settings.password = "s3cret".into();
-        settings.broker_urls = vec!["amqp://admin:hidden@apim:5672".into()];
+        settings.hub = HubSettings::new(&["amqp://admin:hidden@apim:5672"]).ok();
         let shown = format!("{settings:?}");
         assert!(!shown.contains("s3cret") && !shown.contains("hidden"), "{shown}");
     }
