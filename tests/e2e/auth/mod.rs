@@ -8,6 +8,7 @@ mod catalog;
 mod credential_header;
 mod errors;
 mod jwks;
+mod mutual_tls;
 mod revocation;
 mod secrecy;
 mod subscriptions;
