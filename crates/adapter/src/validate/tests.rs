@@ -157,14 +157,14 @@ fn security_schemes_and_the_api_key_name() {
 }
 
 /// A self-signed client certificate's PEM.
-fn client_certificate_pem() -> String {
-    let key = rcgen::KeyPair::generate().expect("key");
-    rcgen::CertificateParams::new(vec!["client".to_owned()]).and_then(|p| p.self_signed(&key)).expect("cert").pem()
+fn client_certificate_pem() -> Result<String, rcgen::Error> {
+    let key = rcgen::KeyPair::generate()?;
+    Ok(rcgen::CertificateParams::new(vec!["client".to_owned()])?.self_signed(&key)?.pem())
 }
 
 #[test]
-fn mutualssl_needs_client_certificates_that_parse() {
-    let pem = client_certificate_pem();
+fn mutualssl_needs_client_certificates_that_parse() -> Result<(), rcgen::Error> {
+    let pem = client_certificate_pem()?;
     let mut value = petstore();
     value["securitySchemes"] = json!(["oauth2", "mutualssl_mandatory"]);
     value["clientCertificates"] =
@@ -197,6 +197,7 @@ fn mutualssl_needs_client_certificates_that_parse() {
     let mut unused = petstore();
     unused["clientCertificates"] = json!([{"alias": "a", "certificate": "not read without mutualssl"}]);
     assert!(valid::<Api>(&unused).guard.client_certificates.is_empty());
+    Ok(())
 }
 
 #[test]

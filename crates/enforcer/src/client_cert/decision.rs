@@ -116,9 +116,8 @@ impl ClientCertificates {
             );
             match verified {
                 Ok(path) => {
-                    let used = path.intermediate_certificates().map(|certificate| validity_of(&certificate.der()));
-                    let validity =
-                        used.fold(Some(own.intersect(entry.validity)), |all, one| Some(all?.intersect(one?)));
+                    let mut used = path.intermediate_certificates().map(|certificate| validity_of(&certificate.der()));
+                    let validity = used.try_fold(own.intersect(entry.validity), |all, one| Some(all.intersect(one?)));
                     return Ok(match validity {
                         Some(validity) => Outcome::Accepted { entry: index, validity },
                         None => Outcome::Refused(CertificateRefusal::Malformed),
