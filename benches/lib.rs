@@ -57,6 +57,7 @@ pub fn synthetic_api(i: usize) -> Api {
             throttling_policy: None,
             schemes: Default::default(),
             base_paths: Box::new([]),
+            client_certificates: Default::default(),
         },
         base_paths: base_paths.into(),
         vhosts,

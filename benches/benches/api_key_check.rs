@@ -71,8 +71,9 @@ fn fixture() -> Fixture {
             version: "1.0.0".into(),
             blocked: false,
             throttling_policy: None,
-            schemes: SecuritySchemes { oauth2: true, api_key: true },
+            schemes: SecuritySchemes::BEARER_AND_API_KEY,
             base_paths: Box::new(["/PizzaShackAPI/1.0.0".into()]),
+            client_certificates: Default::default(),
         },
         operation: OperationGuard {
             secured: true,

@@ -66,8 +66,9 @@ fn fixture() -> Fixture {
             version: "1.0.0".into(),
             blocked: false,
             throttling_policy: None,
-            schemes: SecuritySchemes { oauth2: false, api_key: true },
+            schemes: SecuritySchemes { oauth2: false, api_key: true, ..SecuritySchemes::default() },
             base_paths: Box::new(["/pizzashack/1.0.0".into()]),
+            client_certificates: Default::default(),
         },
         operation: OperationGuard {
             secured: true,

@@ -122,6 +122,7 @@ impl Fixture {
                 throttling_policy: Some(api.into()),
                 schemes: Default::default(),
                 base_paths: Box::new([]),
+                client_certificates: Default::default(),
             },
             operation: OperationGuard {
                 secured: true,

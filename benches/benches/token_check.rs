@@ -135,6 +135,7 @@ fn fixture(signers: &[&Signer]) -> Fixture {
             throttling_policy: None,
             schemes: Default::default(),
             base_paths: Box::new([]),
+            client_certificates: Default::default(),
         },
         operation: OperationGuard {
             secured: true,

@@ -45,8 +45,9 @@ fn decide(grant: &ApiKeyGrant) {
         version: "1.0.0".into(),
         blocked: false,
         throttling_policy: None,
-        schemes: SecuritySchemes { oauth2: false, api_key: true },
+        schemes: SecuritySchemes::API_KEY,
         base_paths: Box::new([Arc::from("/pizzashack/1.0.0"), Arc::from("/pizzashack")]),
+        client_certificates: Default::default(),
     };
     let referer = HeaderValue::from_static("https://shop.example/cart");
     for ip in [IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), IpAddr::V6(Ipv6Addr::LOCALHOST)] {

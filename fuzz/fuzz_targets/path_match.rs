@@ -108,6 +108,7 @@ fn api(id: &str, base_paths: &[&str], vhosts: &[&str], operations: &[(&str, &str
             throttling_policy: None,
             schemes: Default::default(),
             base_paths: Box::new([]),
+            client_certificates: Default::default(),
         },
         base_paths: base_paths.iter().map(|&p| p.into()).collect(),
         vhosts: vhosts.iter().map(|&h| h.into()).collect(),

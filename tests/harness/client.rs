@@ -1,6 +1,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode, Version};
@@ -27,6 +28,16 @@ pub struct Client {
     tls_versions: Option<&'static rustls::SupportedProtocolVersion>,
     /// Connect from this local address (e.g. 127.0.0.2) instead of the one the OS picks.
     local_ip: Option<std::net::IpAddr>,
+    /// The client certificate presented when the server asks, and a count of its asking.
+    client_auth: Arc<ClientAuth>,
+}
+
+/// The client's side of mutual TLS: the certificate (and key) it presents when the server
+/// sends a CertificateRequest, and how many times a server did.
+#[derive(Debug, Default)]
+pub struct ClientAuth {
+    certified: Option<Arc<rustls::sign::CertifiedKey>>,
+    requests: AtomicUsize,
 }
 
 /// One open connection, for several requests.
@@ -69,12 +80,21 @@ impl Client {
             http2: false,
             tls_versions: None,
             local_ip: None,
+            client_auth: Arc::default(),
         }
     }
 
     /// Plain HTTP/1.1 to `addr`.
     pub fn plain(addr: SocketAddr) -> Client {
-        Client { addr, server_name: "localhost".into(), roots: None, http2: false, tls_versions: None, local_ip: None }
+        Client {
+            addr,
+            server_name: "localhost".into(),
+            roots: None,
+            http2: false,
+            tls_versions: None,
+            local_ip: None,
+            client_auth: Arc::default(),
+        }
     }
 
     pub fn http2(mut self) -> Client {
@@ -97,6 +117,32 @@ impl Client {
     pub fn from_ip(mut self, ip: std::net::IpAddr) -> Client {
         self.local_ip = Some(ip);
         self
+    }
+
+    /// Presents `cert` (its PEM chain: the leaf first, then any intermediates) when the server
+    /// asks for a client certificate. The new client counts the server's requests afresh.
+    pub fn client_certificate(mut self, cert: &crate::IssuedCert) -> Client {
+        use rustls::pki_types::PrivateKeyDer;
+        use rustls::pki_types::pem::PemObject;
+        let chain: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes()).collect::<Result<_, _>>().unwrap();
+        let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).unwrap();
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let certified = rustls::sign::CertifiedKey::from_der(chain, key, &provider).unwrap();
+        self.client_auth = Arc::new(ClientAuth { certified: Some(Arc::new(certified)), requests: AtomicUsize::new(0) });
+        self
+    }
+
+    /// This client with its own count of certificate requests, and no certificate.
+    pub fn without_client_certificate(mut self) -> Client {
+        self.client_auth = Arc::default();
+        self
+    }
+
+    /// How many handshakes of this client (and its clones) the server sent a
+    /// CertificateRequest in.
+    pub fn certificate_requests(&self) -> usize {
+        self.client_auth.requests.load(Ordering::SeqCst)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -123,7 +169,7 @@ impl Client {
             .with_protocol_versions(&versions)
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots.clone())
-            .with_no_client_auth();
+            .with_client_cert_resolver(self.client_auth.clone());
         config.alpn_protocols = vec![if self.http2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
         let name = ServerName::try_from(self.server_name.clone()).map_err(|e| e.to_string())?;
         let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())?;
@@ -164,6 +210,22 @@ impl Client {
             true => builder.version(Version::HTTP_2),
             false => builder.header("host", format!("{}:{}", self.server_name, self.addr.port())),
         }
+    }
+}
+
+impl rustls::client::ResolvesClientCert for ClientAuth {
+    /// Called by rustls only when the server sent a CertificateRequest.
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.certified.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.certified.is_some()
     }
 }
 

@@ -1,11 +1,12 @@
 //! End-to-end test harness for Tollgate: real processes, real sockets on `127.0.0.1:0`,
 //! real TLS. Builder-style pieces (STYLE.md rule 11):
-//! - [`Pki`]: a test CA issuing server certificates;
+//! - [`Pki`]: a test CA issuing server and client certificates;
 //! - [`Upstream`]: an HTTP upstream that echoes what it received (or misbehaves on purpose);
 //! - [`GatewayProcess`]: the real `tollgate` binary with a generated configuration, its bound
 //!   addresses read from its log, its stdout/stderr captured;
 //! - [`Issuer`]: a token issuer serving its JWKS over HTTP, minting tokens with [`SigningKey`];
-//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA;
+//! - [`Client`]: an HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) that trusts the test CA and
+//!   may present a client certificate.
 //! - [`backend_jwt`]: signing keys for `[backend_jwt]`, and verification of the backend JWTs an
 //!   upstream received against the gateway's `GET /jwks`.
 //! - [`Collector`]: a fake OTLP/HTTP collector decoding the spans it receives.
@@ -27,7 +28,7 @@ pub mod rabbitmq;
 pub mod redis;
 mod upstream;
 
-pub use client::{Client, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
+pub use client::{Client, ClientAuth, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
 pub use collector::{Collector, CollectorMode, Span, hex, int_attribute, text_attribute};
 pub use gateway::{GatewayProcess, GatewaySetup, Logs};
 pub use issuer::{ApiManager, Issuer, SigningKey, high_s_twin, now};

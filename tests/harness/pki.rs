@@ -1,8 +1,11 @@
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
 
-/// A test certificate authority.
+/// A test certificate authority: server certificates for the gateway, client certificates
+/// for mutual TLS (a second `Pki` is a foreign CA).
 pub struct Pki {
     issuer: Issuer<'static, KeyPair>,
     ca_pem: String,
@@ -36,6 +39,31 @@ impl Pki {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names.clone()).unwrap();
         params.distinguished_name.push(DnType::CommonName, names.first().cloned().unwrap_or_default());
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+}
+
+impl Pki {
+    /// A client certificate (EKU clientAuth) for `name`, ECDSA P-256, valid now.
+    pub fn issue_client(&self, name: &str) -> IssuedCert {
+        self.client(name, |_| {})
+    }
+
+    /// A client certificate whose validity ended in 2021.
+    pub fn issue_expired_client(&self, name: &str) -> IssuedCert {
+        self.client(name, |params| {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        })
+    }
+
+    fn client(&self, name: &str, adjust: impl FnOnce(&mut CertificateParams)) -> IssuedCert {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        adjust(&mut params);
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem() }

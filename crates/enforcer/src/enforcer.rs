@@ -1,6 +1,7 @@
 use std::net::IpAddr;
 
 use crate::clock::SharedClock;
+use crate::combining;
 use crate::enforcement::Enforcement;
 use crate::guard::{ApiGuard, OperationGuard};
 use crate::metrics::EnforcerMetrics;
@@ -15,6 +16,7 @@ use crate::token::{Authenticator, TokenSettings};
 /// outlive snapshot swaps. The data it enforces comes with each call, from the request's snapshot.
 #[derive(Debug)]
 pub struct Enforcer {
+    clock: SharedClock,
     authenticator: Authenticator,
     limiter: RateLimiter,
     metrics: EnforcerMetrics,
@@ -80,6 +82,7 @@ fn check_endpoint(endpoints: KeyTypes, key_type: KeyType) -> Result<(), Rejectio
 impl Enforcer {
     pub fn new(settings: EnforcerSettings, clock: SharedClock, metrics: EnforcerMetrics) -> Self {
         Enforcer {
+            clock: clock.clone(),
             authenticator: Authenticator::new(settings.tokens, clock.clone(), metrics.clone()),
             limiter: RateLimiter::new(settings.rate_limit, clock, metrics.clone()),
             metrics,
@@ -112,7 +115,7 @@ impl Enforcer {
         }
         access.presented.check_repeated(access.api.schemes)?;
         let principal = match access.operation.secured {
-            true => Some(self.authenticator.authenticate(data, &access).await?),
+            true => Some(combining::authenticate(&self.authenticator, data, &access, self.clock.unix_seconds()).await?),
             false => None,
         };
         if let Some(principal) = &principal {

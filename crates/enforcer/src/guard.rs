@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::client_cert::ClientCertificates;
 use crate::schemes::SecuritySchemes;
 
 /// What the enforcer needs to know about the API a request matched. Built once per snapshot
@@ -18,6 +19,8 @@ pub struct ApiGuard {
     /// Where the API is served (the router's base paths): an API key's `subscribedAPIs` entry
     /// names the API by one of them.
     pub base_paths: Box<[Arc<str>]>,
+    /// `clientCertificates`, parsed when the snapshot was built; empty without `mutualssl`.
+    pub client_certificates: Arc<ClientCertificates>,
 }
 
 /// What the enforcer needs to know about the operation a request matched.

@@ -46,6 +46,7 @@ impl EnforcerMetrics {
             Rejection::ApiBlocked => {}
             Rejection::MissingCredential
             | Rejection::InvalidToken(_)
+            | Rejection::CertificateNotAccepted(_)
             | Rejection::SubscriptionBlocked
             | Rejection::NotSubscribed(_)
             | Rejection::SubscriptionInactive

@@ -1,5 +1,6 @@
 use http::HeaderValue;
 
+use crate::client_cert::PresentedChain;
 use crate::rejection::{Rejection, TokenError};
 use crate::schemes::SecuritySchemes;
 use crate::token::CredentialHeader;
@@ -9,6 +10,9 @@ use crate::token::CredentialHeader;
 /// decides with the Api's schemes which of it counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Presented<'a> {
+    /// The certificate chain of the TLS connection, when the client sent one (whatever the
+    /// Api's schemes: only those with `mutualssl` look at it).
+    pub client_certificate: Option<&'a PresentedChain>,
     /// The Api's `authorizationHeader`.
     pub bearer: CredentialHeader<'a>,
     /// The API key, from the `apiKeyHeader` header or, without that header, the query
@@ -118,8 +122,8 @@ mod tests {
 
     use super::*;
 
-    const BOTH: SecuritySchemes = SecuritySchemes { oauth2: true, api_key: true };
-    const API_KEY_ONLY: SecuritySchemes = SecuritySchemes { oauth2: false, api_key: true };
+    const BOTH: SecuritySchemes = SecuritySchemes::BEARER_AND_API_KEY;
+    const API_KEY_ONLY: SecuritySchemes = SecuritySchemes::API_KEY;
 
     fn header(value: &str) -> HeaderValue {
         HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("unexpected"))
@@ -155,8 +159,11 @@ mod tests {
     #[test]
     fn the_bearer_token_wins_over_an_api_key_and_a_bad_one_is_not_passed_over() {
         let (token, key) = (header("Bearer tok"), header("key"));
-        let both =
-            Presented { bearer: CredentialHeader::Once(&token), api_key: ApiKeyPresented::Header(&key), referer: None };
+        let both = Presented {
+            bearer: CredentialHeader::Once(&token),
+            api_key: ApiKeyPresented::Header(&key),
+            ..Presented::default()
+        };
         assert_eq!(both.application_credential(BOTH), Ok(AppCredential::Bearer("tok")));
         let basic = header("Basic xyz");
         let bad_bearer = Presented { bearer: CredentialHeader::Once(&basic), ..both };

@@ -1,5 +1,6 @@
 use http::StatusCode;
 
+use crate::client_cert::CertificateRefusal;
 use crate::ratelimit::Throttled;
 
 /// Why the enforcer refused a request. Each variant knows its status and the contract's
@@ -10,6 +11,9 @@ pub enum Rejection {
     MissingCredential,
     #[error("invalid token: {0}")]
     InvalidToken(TokenError),
+    /// A client certificate the Api does not accept (401 900901, like a bad token).
+    #[error("client certificate not accepted: {0}")]
+    CertificateNotAccepted(CertificateRefusal),
     #[error("subscription blocked for this key type")]
     SubscriptionBlocked,
     #[error("not subscribed: {0}")]
@@ -78,6 +82,10 @@ pub enum NotSubscribed {
     IpNotPermitted,
     #[error("the API key is not permitted for the request's Referer")]
     RefererNotPermitted,
+    /// The API key's `subscriptionTier` or application `tier` names a policy this snapshot
+    /// does not have: the key cannot be limited as its subscription says, so it is not used.
+    #[error("the API key names a rate-limit policy the gateway does not have")]
+    UnknownPolicy,
 }
 
 // === impl Rejection ===
@@ -85,9 +93,10 @@ pub enum NotSubscribed {
 impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
-            Rejection::MissingCredential | Rejection::InvalidToken(_) | Rejection::SubscriptionBlocked => {
-                StatusCode::UNAUTHORIZED
-            }
+            Rejection::MissingCredential
+            | Rejection::InvalidToken(_)
+            | Rejection::CertificateNotAccepted(_)
+            | Rejection::SubscriptionBlocked => StatusCode::UNAUTHORIZED,
             Rejection::NotSubscribed(_) | Rejection::SubscriptionInactive | Rejection::MissingScope => {
                 StatusCode::FORBIDDEN
             }
@@ -100,7 +109,7 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::MissingCredential => "900902",
-            Rejection::InvalidToken(_) => "900901",
+            Rejection::InvalidToken(_) | Rejection::CertificateNotAccepted(_) => "900901",
             Rejection::SubscriptionBlocked => "900907",
             Rejection::NotSubscribed(_) => "900908",
             Rejection::SubscriptionInactive => "900909",
@@ -114,7 +123,7 @@ impl Rejection {
     pub fn message(&self) -> &'static str {
         match self {
             Rejection::MissingCredential => "Missing Credentials",
-            Rejection::InvalidToken(_) => "Invalid Credentials",
+            Rejection::InvalidToken(_) | Rejection::CertificateNotAccepted(_) => "Invalid Credentials",
             Rejection::SubscriptionBlocked => "Unauthorized",
             Rejection::NotSubscribed(_) => "Resource forbidden",
             Rejection::SubscriptionInactive => "Resource forbidden",
@@ -128,7 +137,9 @@ impl Rejection {
     pub fn description(&self) -> &'static str {
         match self {
             Rejection::MissingCredential => "Make sure your API invocation call has a credential the API accepts",
-            Rejection::InvalidToken(_) => "Make sure you have provided the correct security credentials",
+            Rejection::InvalidToken(_) | Rejection::CertificateNotAccepted(_) => {
+                "Make sure you have provided the correct security credentials"
+            }
             Rejection::SubscriptionBlocked => "The subscription to this API is blocked for this key type",
             Rejection::NotSubscribed(_) => "The application is not subscribed to this API",
             Rejection::SubscriptionInactive => "The subscription to this API is on hold or rejected",
@@ -145,7 +156,9 @@ impl Rejection {
     pub fn bearer_error(&self) -> Option<Option<&'static str>> {
         match self {
             Rejection::MissingCredential => Some(None),
-            Rejection::InvalidToken(_) | Rejection::SubscriptionBlocked => Some(Some("invalid_token")),
+            Rejection::InvalidToken(_) | Rejection::CertificateNotAccepted(_) | Rejection::SubscriptionBlocked => {
+                Some(Some("invalid_token"))
+            }
             Rejection::NotSubscribed(_)
             | Rejection::SubscriptionInactive
             | Rejection::MissingScope

@@ -206,6 +206,7 @@ mod tests {
             throttling_policy: None,
             schemes: Default::default(),
             base_paths: Box::new([]),
+            client_certificates: Default::default(),
         };
         Api {
             guard,

@@ -172,6 +172,19 @@ impl ApiSpec {
         self.field(&format!("securitySchemes: [{}]", schemes.join(", ")))
     }
 
+    /// `clientCertificates`: each `(alias, PEM, policy)`.
+    pub(super) fn client_certificates(self, entries: &[(&str, &str, Option<&str>)]) -> Self {
+        let entries: Vec<String> = entries
+            .iter()
+            .map(|(alias, pem, policy)| {
+                let policy = policy.map(|policy| format!(", policy: {policy}")).unwrap_or_default();
+                // A JSON string is a YAML double-quoted scalar: the PEM's newlines stay escaped.
+                format!("{{alias: {alias}, certificate: {}{policy}}}", serde_json::to_string(pem).unwrap())
+            })
+            .collect();
+        self.field(&format!("clientCertificates: [{}]", entries.join(", ")))
+    }
+
     /// The API key comes in this header (and query parameter) instead of `apikey`.
     pub(super) fn api_key_header(self, name: &str) -> Self {
         self.field(&format!("apiKeyHeader: {name}"))

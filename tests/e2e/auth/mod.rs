@@ -9,6 +9,7 @@ pub(crate) mod catalog;
 mod credential_header;
 mod errors;
 mod jwks;
+mod mutual_tls;
 mod revocation;
 mod secrecy;
 mod subscriptions;

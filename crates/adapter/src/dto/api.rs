@@ -36,16 +36,15 @@ pub struct ApiDto<'a> {
     pub operations: Option<Vec<OperationDto<'a>>>,
     #[serde(borrow)]
     pub api_key_header: Option<Text<'a>>,
-    /// model.md fields this version does not serve yet (docs/definitions.md, "Not yet
-    /// served"): known keys, so the file source does not take them for misspelt ones;
-    /// `backendJwt: true` is refused by validation when the gateway has no `[backend_jwt]` key;
-    /// a `mutualssl` scheme is refused by validation.
+    /// The certificates accepted with `mutualssl` (docs/definitions.md, "Mutual TLS").
     #[serde(borrow)]
     pub client_certificates: Option<Vec<ClientCertificateDto<'a>>>,
+    /// Not served yet (docs/definitions.md, "Not yet served"): a known key, so the file
+    /// source does not take it for a misspelt one; `true` is refused by validation.
     pub backend_jwt: Option<bool>,
 }
 
-/// One `clientCertificates` entry (model.md); not served yet, see [`ApiDto`].
+/// One `clientCertificates` entry (model.md, ClientCertificate).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ClientCertificateDto<'a> {

@@ -11,6 +11,7 @@ use tollgate_enforcer::model::PolicyKind;
 use tollgate_enforcer::{ApiGuard, OperationGuard, SecurityScheme, SecuritySchemes};
 use tollgate_router::api::{Api, ApiKeyName, Endpoints, Operation, PathTemplate, Verb};
 
+use super::client_certificates::{self, client_certificates};
 use super::endpoint::{cors, endpoints, same_endpoint};
 use super::error::{FieldError, Problem};
 use super::location::{Context, check_segment, vhosts};
@@ -38,6 +39,7 @@ impl TryFrom<ApiDto<'_>> for Api {
         let blocked = one_of(lifecycle, &LIFECYCLE_STATES, "PUBLISHED, PROTOTYPED, DEPRECATED or BLOCKED")
             .map_err(FieldError::at("lifecycleState"))?;
         let schemes = security_schemes(dto.security_schemes)?;
+        let client_certificates = client_certificates(&id, dto.client_certificates, schemes)?;
         let backend_jwt = backend_jwt(dto.backend_jwt.unwrap_or(false))?;
         let throttling_policy = optional_name(dto.throttling_policy, "throttlingPolicy")?;
         let base_paths = context.base_paths(&version, dto.is_default_version.unwrap_or(false));
@@ -50,7 +52,7 @@ impl TryFrom<ApiDto<'_>> for Api {
             cors: dto.cors.map(cors).transpose().map_err(|e| e.within("cors"))?,
             operations: operations(dto.operations)?,
             backend_jwt,
-            guard: ApiGuard { id, name, version, blocked, throttling_policy, schemes, base_paths },
+            guard: ApiGuard { id, name, version, blocked, throttling_policy, schemes, base_paths, client_certificates },
             metrics: Default::default(),
         })
     }
@@ -83,6 +85,7 @@ impl Entity for Api {
 
     fn check_policies(&self, known: &dyn Fn(PolicyKind, &str) -> bool) -> Result<(), FieldError> {
         check_api_policy(self.guard.throttling_policy.as_deref(), known).map_err(FieldError::at("throttlingPolicy"))?;
+        client_certificates::check_policies(&self.guard.client_certificates, known)?;
         for (i, operation) in self.operations.iter().enumerate() {
             check_api_policy(operation.guard.throttling_policy.as_deref(), known)
                 .map_err(|problem| FieldError::new(format!("operations[{i}].throttlingPolicy"), problem))?;
@@ -141,10 +144,9 @@ fn check_api_policy(name: Option<&str>, known: &dyn Fn(PolicyKind, &str) -> bool
     }
 }
 
-/// `securitySchemes` (model.md); the default is `["oauth2"]`. An unknown value is refused, and
-/// so is `mutualssl`, which this version does not enforce: serving the Api without it would
-/// give less than its definition asks. A list with no credential scheme at all (only
-/// `oauth_basic_auth_api_key_mandatory`) is refused too.
+/// `securitySchemes` (model.md); the default is `["oauth2"]`. An unknown value is refused. A
+/// list with no credential scheme at all (only `oauth_basic_auth_api_key_mandatory`) is
+/// refused too. `mutualssl_mandatory` implies `mutualssl`.
 fn security_schemes(names: Option<Vec<Text<'_>>>) -> Result<SecuritySchemes, FieldError> {
     let Some(names) = names else { return Ok(SecuritySchemes::default()) };
     if names.is_empty() {
@@ -161,10 +163,7 @@ fn security_schemes(names: Option<Vec<Text<'_>>>) -> Result<SecuritySchemes, Fie
 }
 
 fn security_scheme(name: &str) -> Result<SecurityScheme, Problem> {
-    match name {
-        "mutualssl" | "mutualssl_mandatory" => Err(Problem::NotSupported("mutual TLS (mutualssl) is not enforced")),
-        name => SecurityScheme::from_name(name).ok_or_else(|| Problem::UnknownSecurityScheme(name.to_owned())),
-    }
+    SecurityScheme::from_name(name).ok_or_else(|| Problem::UnknownSecurityScheme(name.to_owned()))
 }
 
 /// `apiKeyHeader`: a header name (matched case-insensitively), and the query parameter of

@@ -36,7 +36,7 @@ pub enum Problem {
          oauth_basic_auth_api_key_mandatory"
     )]
     UnknownSecurityScheme(String),
-    #[error("names no credential scheme (oauth2 or api_key)")]
+    #[error("names no credential scheme (oauth2, api_key or mutualssl)")]
     NoCredentialScheme,
     /// A field whose promise this version cannot keep (serving the Api without it would give
     /// less than its definition asks).
@@ -63,6 +63,10 @@ pub enum Problem {
     StatusCode,
     #[error("duplicate operation {0}")]
     DuplicateOperation(String),
+    #[error("duplicate alias {0:?}")]
+    DuplicateAlias(String),
+    #[error(transparent)]
+    Certificate(#[from] tollgate_enforcer::client_cert::CertificateProblem),
     #[error("unknown {kind} policy {name:?}")]
     UnknownPolicy { kind: &'static str, name: String },
     #[error("{0:?} is never accepted: 'none' and HMAC (HS*) algorithms are not allowed")]

@@ -7,6 +7,7 @@
 //! [`Entity::check_policies`]) and enforced by the catalog.
 
 mod api;
+mod client_certificates;
 mod endpoint;
 mod error;
 mod key_manager;

@@ -1,11 +1,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tollgate_enforcer::SecuritySchemes;
+use tollgate_enforcer::model::PolicyKind as Kind;
 use tollgate_enforcer::model::{
     Algorithm, Application, KeyManager, KeyMapping, KeySource, Policy, PolicyKind, RevokedId, RevokedToken,
     Subscription, SubscriptionStatus,
 };
+use tollgate_enforcer::{SecurityScheme, SecuritySchemes};
 use tollgate_router::api::{Api, ApiKeyName, Strategy, UpstreamProtocol, Verb};
 
 use super::*;
@@ -137,27 +138,66 @@ fn security_schemes_and_the_api_key_name() {
     value["securitySchemes"] = json!(["api_key", "oauth_basic_auth_api_key_mandatory"]);
     value["apiKeyHeader"] = json!("X-API-Key");
     let api: Api = valid(&value);
-    assert_eq!(api.guard.schemes, SecuritySchemes { oauth2: false, api_key: true });
+    assert_eq!(api.guard.schemes, SecuritySchemes::API_KEY.with(SecurityScheme::ApplicationMandatory));
     assert_eq!((api.api_key.header.as_str(), &*api.api_key.query), ("x-api-key", "X-API-Key"));
     let both: Api = valid(&{
         let mut value = petstore();
         value["securitySchemes"] = json!(["oauth2", "api_key"]);
         value
     });
-    assert_eq!(both.guard.schemes, SecuritySchemes { oauth2: true, api_key: true });
+    assert_eq!(both.guard.schemes, SecuritySchemes::BEARER_AND_API_KEY);
     assert_eq!(
         api_error(|api| api["securitySchemes"] = json!(["oauth_basic_auth_api_key_mandatory"])),
-        "api \"petstore-v1\": securitySchemes: names no credential scheme (oauth2 or api_key)"
-    );
-    assert_eq!(
-        api_error(|api| api["securitySchemes"] = json!(["oauth2", "mutualssl"])),
-        "api \"petstore-v1\": securitySchemes[1]: not supported by this version of Tollgate: mutual TLS (mutualssl) \
-         is not enforced"
+        "api \"petstore-v1\": securitySchemes: names no credential scheme (oauth2, api_key or mutualssl)"
     );
     assert_eq!(
         api_error(|api| api["apiKeyHeader"] = json!("api key")),
         "api \"petstore-v1\": apiKeyHeader: not a valid HTTP header name"
     );
+}
+
+/// A self-signed client certificate's PEM.
+fn client_certificate_pem() -> Result<String, rcgen::Error> {
+    let key = rcgen::KeyPair::generate()?;
+    Ok(rcgen::CertificateParams::new(vec!["client".to_owned()])?.self_signed(&key)?.pem())
+}
+
+#[test]
+fn mutualssl_needs_client_certificates_that_parse() -> Result<(), rcgen::Error> {
+    let pem = client_certificate_pem()?;
+    let mut value = petstore();
+    value["securitySchemes"] = json!(["oauth2", "mutualssl_mandatory"]);
+    value["clientCertificates"] =
+        json!([{"alias": "a", "certificate": pem, "policy": "Gold"}, {"alias": "b", "certificate": pem}]);
+    let api: Api = valid(&value);
+    assert!(api.guard.schemes.mutual_tls && api.guard.schemes.mutual_tls_mandatory);
+    let policies: Vec<String> = api.guard.client_certificates.iter().map(|c| c.policy().to_string()).collect();
+    assert_eq!(policies, ["Gold", "Unlimited"]);
+    let known = |kind: Kind, name: &str| kind == Kind::Subscription && name != "Gold";
+    let unknown = api.check_policies(&known).map_err(|e| e.to_string());
+    assert_eq!(unknown, Err("clientCertificates[0].policy: unknown subscription policy \"Gold\"".to_owned()));
+    let with = |certificates: Value| {
+        api_error(|api| {
+            api["securitySchemes"] = json!(["mutualssl"]);
+            api["clientCertificates"] = certificates;
+        })
+    };
+    let at = |field: &str, problem: &str| format!("api \"petstore-v1\": {field}: {problem}");
+    assert_eq!(with(Value::Null), at("clientCertificates", "required"));
+    assert_eq!(with(json!([])), at("clientCertificates", "must not be empty"));
+    assert_eq!(
+        with(json!([{"alias": "a", "certificate": pem}, {"alias": "a", "certificate": pem}])),
+        at("clientCertificates[1].alias", "duplicate alias \"a\"")
+    );
+    assert_eq!(
+        with(json!([{"alias": "a", "certificate": "garbage"}])),
+        at("clientCertificates[0].certificate", "must be a PEM holding exactly one certificate (found 0)")
+    );
+    assert_eq!(with(json!([{"certificate": pem}])), at("clientCertificates[0].alias", "required"));
+    let mut unused = petstore();
+    unused["clientCertificates"] = json!([{"alias": "a", "certificate": "not read without mutualssl"}]);
+    assert!(valid::<Api>(&unused).guard.client_certificates.is_empty());
+    Ok(())
 }
 
 #[test]

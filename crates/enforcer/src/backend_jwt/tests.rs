@@ -43,6 +43,7 @@ pub(super) fn api() -> ApiGuard {
         throttling_policy: None,
         schemes: SecuritySchemes::default(),
         base_paths: Box::new(["/pizza/1.0.0".into(), "/pizza".into()]),
+        client_certificates: Default::default(),
     }
 }
 

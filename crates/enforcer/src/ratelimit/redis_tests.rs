@@ -110,6 +110,7 @@ impl Fixture {
                 throttling_policy: None,
                 schemes: Default::default(),
                 base_paths: Box::new([]),
+                client_certificates: Default::default(),
             },
             operation: OperationGuard {
                 secured: true,

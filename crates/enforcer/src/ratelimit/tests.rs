@@ -89,6 +89,7 @@ impl World {
                 throttling_policy: None,
                 schemes: Default::default(),
                 base_paths: Box::new([]),
+                client_certificates: Default::default(),
             },
             operation: OperationGuard {
                 secured: true,

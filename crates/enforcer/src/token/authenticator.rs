@@ -109,6 +109,7 @@ impl Authenticator {
         })?;
         let grant = verified.api_key().ok_or(TokenError::MalformedClaims)?;
         let subscription = grant.admit(access.api, access.client_ip, access.presented.referer)?;
+        grant.check_policies(subscription, &data.policies)?;
         if !verified.holds_any_scope(&access.operation.scopes) {
             return Err(Rejection::MissingScope);
         }

@@ -178,7 +178,7 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
     let enforcer = Arc::new(Enforcer::new(settings.enforcer.clone(), clock.clone(), enforcer_metrics));
     enforcer.limiter().register_metrics(&registry).map_err(metric)?;
     background.extend(enforcer.limiter().start());
-    let store = Arc::new(SnapshotStore::new());
+    let store = Arc::new(SnapshotStore::with_client_auth(tls.client_auth()));
     let applier =
         Arc::new(Applier::new(store.clone(), enforcer.clone(), adapter_metrics, clock.clone(), settings.source_kind()));
     let status = applier.status().clone();

@@ -6,23 +6,36 @@ use std::borrow::Cow;
 
 use http::HeaderMap;
 use http::header::REFERER;
+use tollgate_enforcer::client_cert::PresentedChain;
 use tollgate_enforcer::{ApiKeyPresented, CredentialHeader, Presented};
 
 use crate::api::{Api, ApiKeyName};
 
 /// What the request presented for `api`: its `authorizationHeader` when the Api has `oauth2`;
-/// its API key (header, else query parameter) and `Referer` when the Api has `api_key`.
-/// Credentials of schemes the Api does not list are not looked at.
-pub(super) fn presented<'a>(api: &Api, headers: &'a HeaderMap, query: Option<&'a str>) -> Presented<'a> {
+/// its API key (header, else query parameter) and `Referer` when the Api has `api_key`; the
+/// connection's client certificate (`chain`) when the Api has `mutualssl`. Credentials of
+/// schemes the Api does not list are not looked at.
+pub(super) fn presented<'a>(
+    api: &Api,
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+    chain: Option<&'a PresentedChain>,
+) -> Presented<'a> {
     let schemes = api.guard.schemes;
+    let client_certificate = chain.filter(|_| schemes.mutual_tls);
     if !schemes.api_key {
-        return Presented::bearer(bearer(api, headers));
+        return Presented { client_certificate, ..Presented::bearer(bearer(api, headers)) };
     }
     let referer = match CredentialHeader::of(headers, &REFERER) {
         CredentialHeader::Once(referer) => Some(referer),
         CredentialHeader::Absent | CredentialHeader::Repeated => None,
     };
-    Presented { bearer: bearer(api, headers), api_key: api_key(&api.api_key, headers, query), referer }
+    Presented {
+        bearer: bearer(api, headers),
+        api_key: api_key(&api.api_key, headers, query),
+        referer,
+        client_certificate,
+    }
 }
 
 /// The query string to forward: the original one, byte for byte, except that an API key taken
@@ -89,6 +102,7 @@ mod tests {
             throttling_policy: None,
             schemes,
             base_paths: Box::new(["/pets/1".into()]),
+            client_certificates: Default::default(),
         };
         Api {
             guard,
@@ -104,8 +118,8 @@ mod tests {
         }
     }
 
-    const API_KEY: SecuritySchemes = SecuritySchemes { oauth2: false, api_key: true };
-    const BOTH: SecuritySchemes = SecuritySchemes { oauth2: true, api_key: true };
+    const API_KEY: SecuritySchemes = SecuritySchemes::API_KEY;
+    const BOTH: SecuritySchemes = SecuritySchemes::BEARER_AND_API_KEY;
 
     /// A header map with these pairs, appended (a repeated name keeps every copy).
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -119,29 +133,41 @@ mod tests {
     #[test]
     fn the_key_comes_from_the_header_before_the_query() {
         let with_header = headers(&[("apikey", "h")]);
-        let from_header = presented(&api(API_KEY), &with_header, Some("apikey=q"));
+        let from_header = presented(&api(API_KEY), &with_header, Some("apikey=q"), None);
         assert_eq!(from_header.api_key, ApiKeyPresented::Header(&HeaderValue::from_static("h")));
         let none = HeaderMap::new();
         assert_eq!(presented_key(&none, "a=1&apikey=q&b"), ApiKeyPresented::Query("q"));
         assert_eq!(presented_key(&none, "apikey=q&apikey=q"), ApiKeyPresented::Repeated);
         assert_eq!(presented_key(&none, "APIKEY=q&apikeys=q&xapikey=q"), ApiKeyPresented::Absent);
         let twice = headers(&[("apikey", "a"), ("apikey", "b")]);
-        assert_eq!(presented(&api(API_KEY), &twice, None).api_key, ApiKeyPresented::Repeated);
+        assert_eq!(presented(&api(API_KEY), &twice, None, None).api_key, ApiKeyPresented::Repeated);
     }
 
     fn presented_key<'a>(headers: &'a HeaderMap, query: &'a str) -> ApiKeyPresented<'a> {
-        presented(&api(API_KEY), headers, Some(query)).api_key
+        presented(&api(API_KEY), headers, Some(query), None).api_key
     }
 
     #[test]
     fn only_the_apis_schemes_are_looked_at() {
         let both = headers(&[("authorization", "Bearer t"), ("apikey", "k"), ("referer", "https://r/")]);
-        let oauth_only = presented(&api(SecuritySchemes::default()), &both, None);
+        let oauth_only = presented(&api(SecuritySchemes::default()), &both, None, None);
         assert_eq!((oauth_only.api_key, oauth_only.referer), (ApiKeyPresented::Absent, None));
-        let key_only = presented(&api(API_KEY), &both, None);
+        let key_only = presented(&api(API_KEY), &both, None, None);
         assert_eq!(key_only.bearer, CredentialHeader::Absent);
         assert_eq!(key_only.referer.map(HeaderValue::as_bytes), Some(&b"https://r/"[..]));
-        assert!(matches!(presented(&api(BOTH), &both, None).bearer, CredentialHeader::Once(_)));
+        assert!(matches!(presented(&api(BOTH), &both, None, None).bearer, CredentialHeader::Once(_)));
+    }
+
+    #[test]
+    fn the_client_certificate_counts_only_for_a_mutualssl_api() {
+        let chain = PresentedChain::new(vec![rustls::pki_types::CertificateDer::from(vec![0x30, 0x00])]);
+        let none = HeaderMap::new();
+        let mutual_tls = SecuritySchemes { mutual_tls: true, ..SecuritySchemes::NONE };
+        let with_mtls = presented(&api(mutual_tls), &none, None, chain.as_ref());
+        assert!(with_mtls.client_certificate.is_some());
+        for schemes in [SecuritySchemes::default(), API_KEY] {
+            assert!(presented(&api(schemes), &none, None, chain.as_ref()).client_certificate.is_none(), "{schemes:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use http::header::{CONTENT_LENGTH, HOST};
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use tollgate_enforcer::Admission;
+use tollgate_enforcer::client_cert::PresentedChain;
 
 use crate::AccessLog;
 use crate::access_log::{Record, Tally};
@@ -31,6 +32,8 @@ pub struct Connection {
     /// This HTTP/1.1 request's head carried both `Content-Length` and `Transfer-Encoding`
     /// (hyper resolves that itself and hides it; the listener sees it on the wire).
     pub ambiguous_framing: bool,
+    /// The certificate chain the client presented in the TLS handshake, if any.
+    pub client_certificate: Option<Arc<PresentedChain>>,
 }
 
 /// What the request path learns about one request, for its response headers, the access
@@ -61,7 +64,18 @@ pub(super) struct Exchange {
 
 impl Connection {
     pub fn new(peer: SocketAddr, tls: bool) -> Self {
-        Connection { peer, client_ip_value: client_ip_value(peer.ip()), tls, ambiguous_framing: false }
+        Connection {
+            peer,
+            client_ip_value: client_ip_value(peer.ip()),
+            tls,
+            ambiguous_framing: false,
+            client_certificate: None,
+        }
+    }
+
+    /// This connection with the chain its client presented (`None`: none).
+    pub fn with_client_certificate(self, chain: Option<Arc<PresentedChain>>) -> Self {
+        Connection { client_certificate: chain, ..self }
     }
 
     pub fn proto(&self) -> &'static str {
@@ -110,6 +124,10 @@ impl Exchange {
 
     pub(super) fn connection(&self) -> &Connection {
         &self.connection
+    }
+
+    pub(super) fn client_certificate(&self) -> Option<&PresentedChain> {
+        self.connection.client_certificate.as_deref()
     }
 
     pub(super) fn client_ip(&self) -> IpAddr {

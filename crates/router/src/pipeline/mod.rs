@@ -162,7 +162,12 @@ impl Pipeline {
         let access = Access {
             api: &route.api.guard,
             operation: &route.operation.guard,
-            presented: credentials::presented(route.api, request.headers(), request.uri().query()),
+            presented: credentials::presented(
+                route.api,
+                request.headers(),
+                request.uri().query(),
+                exchange.client_certificate(),
+            ),
             client_ip: exchange.client_ip(),
             endpoints: route.api.endpoints.key_types(),
         };

@@ -45,7 +45,8 @@ impl RouteTableBuilder {
     }
 
     pub fn build(self) -> RouteTable {
-        RouteTable { entries: self.entries.into(), base_paths: self.base_paths }
+        let requests_client_certificates = self.entries.iter().any(|entry| entry.api.guard.schemes.mutual_tls);
+        RouteTable { entries: self.entries.into(), base_paths: self.base_paths, requests_client_certificates }
     }
 
     fn check(&self, base_path: &Arc<str>, vhosts: &[Arc<str>]) -> Result<(), RouteConflict> {

@@ -30,6 +30,8 @@ pub use self::builder::{RouteConflict, RouteTableBuilder};
 pub struct RouteTable {
     entries: Box<[Entry]>,
     base_paths: BasePaths,
+    /// Some API uses `mutualssl`: the TLS listener asks for client certificates.
+    requests_client_certificates: bool,
 }
 
 /// The outcome of [`RouteTable::find`].
@@ -105,6 +107,11 @@ impl RouteTable {
     /// The APIs, in insertion order.
     pub fn apis(&self) -> impl Iterator<Item = &Arc<Api>> {
         self.entries.iter().map(|entry| &entry.api)
+    }
+
+    /// Whether some API uses `mutualssl`, so that TLS clients must be asked for a certificate.
+    pub fn requests_client_certificates(&self) -> bool {
+        self.requests_client_certificates
     }
 
     /// The number of APIs.

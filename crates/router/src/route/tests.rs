@@ -16,6 +16,7 @@ fn api(id: &str, base_paths: &[&str], vhosts: &[&str], operations: &[(&str, &str
         throttling_policy: None,
         schemes: Default::default(),
         base_paths: Box::new([]),
+        client_certificates: Default::default(),
     };
     Arc::new(Api {
         guard,

@@ -15,6 +15,7 @@ use prometheus::IntGauge;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
+use tollgate_enforcer::client_cert::PresentedChain;
 
 use super::Shutdown;
 use super::activity::{Activity, Expired};
@@ -65,10 +66,12 @@ impl Served {
             Some((acceptor, metrics)) => {
                 let handshake = tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream)).await;
                 match handshake {
-                    Ok(Ok(tls)) if tls.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                        self.http(tls, Connection::new(peer, true), Wire::Http2).await;
+                    Ok(Ok(tls)) => {
+                        let wire =
+                            if tls.get_ref().1.alpn_protocol() == Some(b"h2") { Wire::Http2 } else { Wire::Http1 };
+                        let connection = Connection::new(peer, true).with_client_certificate(client_certificate(&tls));
+                        self.http(tls, connection, wire).await;
                     }
-                    Ok(Ok(tls)) => self.http(tls, Connection::new(peer, true), Wire::Http1).await,
                     Ok(Err(error)) => self.handshake_failed(&metrics, peer, &error.to_string()),
                     Err(_) => self.handshake_failed(&metrics, peer, "timed out"),
                 }
@@ -150,6 +153,13 @@ impl Served {
         self.errors.handshake.inc();
         tracing::debug!(%peer, error, "TLS handshake failed");
     }
+}
+
+/// The certificate chain the client presented in the handshake, if any (the handshake proved
+/// it holds the key); copied once per connection for the request path, which decides per Api.
+fn client_certificate<IO>(tls: &tokio_rustls::server::TlsStream<IO>) -> Option<Arc<PresentedChain>> {
+    let certificates = tls.get_ref().1.peer_certificates()?;
+    PresentedChain::new(certificates.iter().map(|certificate| certificate.clone().into_owned()).collect()).map(Arc::new)
 }
 
 /// The connection's service: each request goes through the pipeline, its response body

@@ -11,9 +11,14 @@
 //! symlink swaps of Secret volumes are seen) with a periodic content check as a fallback for
 //! file systems that send no events. A pair whose new files fail to load keeps serving its
 //! previous certificate.
+//!
+//! A client certificate is requested, never required, while the [`ClientAuthSwitch`] is on
+//! (some served Api uses `mutualssl`); the chain is handed to the request path, which decides
+//! per Api.
 
 mod catalog;
 mod certified;
+mod client_auth;
 mod error;
 mod metrics;
 mod reloader;
@@ -35,10 +40,12 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use self::catalog::{Catalog, DefaultSource, Refresh};
+use self::client_auth::RequestedClientAuth;
 use self::resolver::CertResolver;
 use self::self_signed::SelfSigned;
 use self::server_name::SniName;
 
+pub use self::client_auth::ClientAuthSwitch;
 pub use self::error::TlsError;
 pub use self::metrics::TlsMetrics;
 pub use self::settings::{CertPaths, SniCertPaths, TlsSettings};
@@ -63,6 +70,7 @@ struct Inner {
     catalog: Mutex<Catalog>,
     resolver: Arc<CertResolver>,
     config: Arc<ServerConfig>,
+    client_auth: ClientAuthSwitch,
     self_signed_pem: Option<String>,
 }
 
@@ -89,8 +97,9 @@ impl Tls {
         };
         let catalog = Catalog::load(default, settings.sni, Arc::clone(&provider), metrics)?;
         let resolver = Arc::new(CertResolver::new(catalog.cert_set()));
-        let config = Arc::new(server_config(provider, Arc::clone(&resolver))?);
-        let inner = Inner { catalog: Mutex::new(catalog), resolver, config, self_signed_pem };
+        let client_auth = ClientAuthSwitch::default();
+        let config = Arc::new(server_config(provider, Arc::clone(&resolver), client_auth.clone())?);
+        let inner = Inner { catalog: Mutex::new(catalog), resolver, config, client_auth, self_signed_pem };
         Ok(Tls { inner: Arc::new(inner) })
     }
 
@@ -116,6 +125,12 @@ impl Tls {
     /// tokio task. Must be called within a tokio runtime.
     pub fn spawn_reloader(&self, poll: Duration) -> JoinHandle<()> {
         reloader::spawn(self.clone(), poll, reloader::Watch::FileEvents)
+    }
+
+    /// The switch that makes new handshakes ask for a client certificate (off at first); the
+    /// snapshot store turns it on while some served Api uses `mutualssl`.
+    pub fn client_auth(&self) -> ClientAuthSwitch {
+        self.inner.client_auth.clone()
     }
 
     /// Whether the default certificate is the generated self-signed one.
@@ -153,11 +168,16 @@ impl Tls {
     }
 }
 
-fn server_config(provider: Arc<CryptoProvider>, resolver: Arc<CertResolver>) -> Result<ServerConfig, TlsError> {
+fn server_config(
+    provider: Arc<CryptoProvider>,
+    resolver: Arc<CertResolver>,
+    client_auth: ClientAuthSwitch,
+) -> Result<ServerConfig, TlsError> {
+    let verifier = Arc::new(RequestedClientAuth::new(client_auth, provider.signature_verification_algorithms));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(TlsError::Config)?
-        .with_no_client_auth()
+        .with_client_cert_verifier(verifier)
         .with_cert_resolver(resolver);
     config.alpn_protocols = ALPN_PROTOCOLS.iter().map(|protocol| protocol.to_vec()).collect();
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_SIZE);

@@ -18,8 +18,9 @@ use serde_json::Value;
 
 pub use self::permitted::{PermittedIps, PermittedReferers};
 use super::claims::Claims;
+use crate::enforcement::Policies;
 use crate::guard::ApiGuard;
-use crate::model::{Application, KeyType, Policy, Subscription, SubscriptionStatus};
+use crate::model::{Application, KeyType, Policy, PolicyKind, Subscription, SubscriptionStatus};
 use crate::rejection::{NotSubscribed, Rejection, TokenError};
 
 /// What a verified API key grants, parsed from its claims once (then cached with the key).
@@ -104,6 +105,18 @@ impl ApiKeyGrant {
             return Err(NotSubscribed::RefererNotPermitted.into());
         }
         Ok(&entry.subscription)
+    }
+
+    /// [`NotSubscribed::UnknownPolicy`] (403 900908) when `subscription`'s tier or the
+    /// application's tier names no policy in `policies`: API-M's key says how it is limited,
+    /// and counting it as Unlimited would serve it with less limiting than asked.
+    pub fn check_policies(&self, subscription: &Subscription, policies: &Policies) -> Result<(), Rejection> {
+        let known = policies.get(PolicyKind::Subscription, &subscription.policy).is_some()
+            && policies.get(PolicyKind::Application, &self.application.policy).is_some();
+        match known {
+            true => Ok(()),
+            false => Err(NotSubscribed::UnknownPolicy.into()),
+        }
     }
 }
 

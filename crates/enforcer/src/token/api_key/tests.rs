@@ -16,8 +16,9 @@ fn api(name: &str, version: &str, base_paths: &[&str]) -> ApiGuard {
         version: version.into(),
         blocked: false,
         throttling_policy: None,
-        schemes: SecuritySchemes { oauth2: false, api_key: true },
+        schemes: SecuritySchemes::API_KEY,
         base_paths: base_paths.iter().map(|p| Arc::from(*p)).collect(),
+        client_certificates: Default::default(),
     }
 }
 

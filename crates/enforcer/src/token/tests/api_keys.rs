@@ -31,7 +31,7 @@ fn api_key_claims() -> Value {
 fn api_key_world() -> (World, TestKey) {
     let key = TestKey::rsa("apim");
     let mut world = World::new(pem_source(key.certificate_pem()));
-    world.api.schemes = SecuritySchemes { oauth2: true, api_key: true };
+    world.api.schemes = SecuritySchemes::BEARER_AND_API_KEY;
     (world, key)
 }
 
@@ -131,4 +131,22 @@ async fn ip_restrictions_and_scoped_operations() {
     world.operation.scopes = Box::new(["read".into()]);
     let scoped = check_key(&world, &key, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).await.err();
     assert_eq!(scoped, Some(Rejection::MissingScope), "an API key holds no scopes");
+}
+
+#[tokio::test]
+async fn a_key_naming_a_policy_the_gateway_lacks_is_refused_not_unlimited() {
+    let (world, signer) = api_key_world();
+    let mut unknown_subscription_tier = api_key_claims();
+    unknown_subscription_tier["subscribedAPIs"][0]["subscriptionTier"] = json!("Platinum");
+    let mut unknown_application_tier = api_key_claims();
+    unknown_application_tier["application"]["tier"] = json!("5PerDay");
+    for claims in [unknown_subscription_tier, unknown_application_tier] {
+        let refused = check_key(&world, &signer.sign(&claims), LOCAL).await.err();
+        assert_eq!(refused, Some(NotSubscribed::UnknownPolicy.into()), "{claims}");
+        assert_eq!(refused.map(|rejection| rejection.code()), Some("900908"));
+    }
+    let mut absent_tiers = api_key_claims();
+    absent_tiers["subscribedAPIs"][0].as_object_mut().map(|entry| entry.remove("subscriptionTier"));
+    absent_tiers["application"].as_object_mut().map(|application| application.remove("tier"));
+    assert!(check_key(&world, &signer.sign(&absent_tiers), LOCAL).await.is_ok(), "absent is Unlimited, which exists");
 }

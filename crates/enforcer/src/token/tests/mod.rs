@@ -257,6 +257,7 @@ impl World {
             throttling_policy: None,
             schemes: SecuritySchemes::default(),
             base_paths: Box::new([]),
+            client_certificates: Default::default(),
         };
         let operation = OperationGuard {
             secured: true,
