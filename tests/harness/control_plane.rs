@@ -47,9 +47,28 @@ struct Shared {
     changes: watch::Sender<u64>,
 }
 
-struct Running {
-    accept: JoinHandle<()>,
-    shutdown: watch::Sender<bool>,
+/// A fake server's accept loop and the signal that drops its open connections; the fake
+/// API-M stops and restarts the same way.
+pub(crate) struct Running {
+    pub(crate) accept: JoinHandle<()>,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl Running {
+    /// Stops accepting and drops every open connection (the port is closed).
+    pub(crate) async fn stop(self) {
+        self.shutdown.send_replace(true);
+        self.accept.abort();
+        let _ = self.accept.await;
+    }
+}
+
+/// A listener on `addr` again, after a fake server went down.
+pub(crate) fn rebind(addr: SocketAddr) -> TcpListener {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(true).unwrap();
+    socket.bind(addr).unwrap();
+    socket.listen(1024).unwrap()
 }
 
 impl ControlPlaneBuilder {
@@ -216,18 +235,13 @@ impl ControlPlane {
     pub async fn down(&self) {
         let running = self.running.lock().unwrap().take();
         if let Some(running) = running {
-            running.shutdown.send_replace(true);
-            running.accept.abort();
-            let _ = running.accept.await;
+            running.stop().await;
         }
     }
 
     /// Listens again on the same port.
     pub async fn up(&self) {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_reuseaddr(true).unwrap();
-        socket.bind(self.addr).unwrap();
-        self.serve(socket.listen(1024).unwrap());
+        self.serve(rebind(self.addr));
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::control_plane::{Running, rebind};
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 pub use self::state::{FakeApi, Form, State};
 
@@ -34,11 +34,6 @@ pub struct Apim {
     addr: SocketAddr,
     shared: Arc<Mutex<State>>,
     running: Mutex<Option<Running>>,
-}
-
-struct Running {
-    accept: JoinHandle<()>,
-    shutdown: watch::Sender<bool>,
 }
 
 impl Apim {
@@ -102,18 +97,13 @@ impl Apim {
     pub async fn down(&self) {
         let running = self.running.lock().unwrap().take();
         if let Some(running) = running {
-            running.shutdown.send_replace(true);
-            running.accept.abort();
-            let _ = running.accept.await;
+            running.stop().await;
         }
     }
 
     /// Listens again on the same port.
     pub async fn up(&self) {
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_reuseaddr(true).unwrap();
-        socket.bind(self.addr).unwrap();
-        self.serve(socket.listen(1024).unwrap());
+        self.serve(rebind(self.addr));
     }
 
     fn serve(&self, listener: TcpListener) {
