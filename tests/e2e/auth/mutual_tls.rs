@@ -2,7 +2,7 @@
 //! "Combining schemes" (GitHub issue 13, part 2), with real client certificates over real TLS:
 //! a leaf listed directly, leaves of a listed CA, an expired leaf, a foreign CA's leaf, none,
 //! over HTTP/1.1 and HTTP/2; the listener asking for a certificate only while some Api uses
-//! `mutualssl`; a certificate's `policy` limiting the requests made with it.
+//! `mutualssl`; a certificate's `policy` limiting the requests made with it, alone or with a token.
 
 use std::time::Duration;
 
@@ -265,6 +265,7 @@ async fn a_certificates_policy_limits_the_requests_made_with_it() {
     let limited_reply = client.get("/vault/1/gold").await;
     assert_rejected(&limited_reply, (429, "900804"), "the fourth request in the minute, on a new connection");
     assert!(limited_reply.header("retry-after").is_some());
+    assert_eq!(limited_reply.header("ratelimit-policy"), Some("\"certificate\";q=3;w=60"), "the certificate tier");
     for _ in 0..5 {
         assert_eq!(
             unlimited.get("/vault/1/gold").await.status,
@@ -272,4 +273,35 @@ async fn a_certificates_policy_limits_the_requests_made_with_it() {
             "another certificate has its own (Unlimited) policy"
         );
     }
+}
+
+#[tokio::test]
+async fn a_certificates_policy_also_limits_requests_admitted_with_a_token() {
+    let (key, up) = (SigningKey::ec256("k1"), Upstream::start("up").await);
+    let issuer = Issuer::start(vec![key.clone()]).await;
+    let setup = gateway();
+    let (limited, other) = (setup.pki().issue_client("limited"), Pki::new().issue_client("other"));
+    let entries = [("limited", limited.cert_pem.as_str(), Some("ThreePerMin")), ("other", &other.cert_pem, None)];
+    let schemes = ["oauth2", "mutualssl", "mutualssl_mandatory"];
+    let mut catalog = Catalog::new().key_manager(&issuer, "").application("app", "ck-app", KeyType::Production);
+    for name in ["vault", "spare"] {
+        let api = ApiSpec::new(name, &up).schemes(&schemes).client_certificates(&entries).get("/gold", &[]);
+        catalog = catalog.api(api).subscription(name, "app", "UNBLOCKED");
+    }
+    let gw = setup.api_file("a.yaml", &catalog.policy("subscription", "ThreePerMin", 3).yaml()).start().await;
+    let bearer = format!("Bearer {}", token(&issuer, &key, json!({"azp": "ck-app"})));
+    let with_token = [("authorization", bearer.as_str())];
+    let (client, unlimited) = (gw.client().client_certificate(&limited), gw.client().client_certificate(&other));
+    for i in 0..3 {
+        assert_eq!(get(&client, "/vault/1/gold", &with_token).await.status, 200, "request {i} within the policy");
+    }
+    let limited_reply = get(&client, "/vault/1/gold", &with_token).await;
+    assert_rejected(&limited_reply, (429, "900804"), "the fourth request with the certificate and a valid token");
+    assert_eq!(limited_reply.header("ratelimit-policy"), Some("\"certificate\";q=3;w=60"), "the certificate tier");
+    assert!(limited_reply.header("ratelimit").is_some_and(|value| value.starts_with("\"certificate\";r=0;")));
+    let other_reply = get(&unlimited, "/vault/1/gold", &with_token).await;
+    assert_eq!(other_reply.status, 200, "the same token with another certificate: its subscription is Unlimited");
+    let spare_reply = get(&client, "/spare/1/gold", &with_token).await;
+    assert_eq!(spare_reply.status, 200, "the same certificate on another Api has its own counter");
+    assert_eq!(up.requests(), 5);
 }

@@ -62,6 +62,7 @@ fn principal(application: Option<Application>) -> Principal {
         application: application.map(Arc::new),
         key_manager: "km".into(),
         credential: None,
+        certificate: None,
     }
 }
 
