@@ -1,4 +1,7 @@
-//! Shared fixtures for the Tollgate benches: synthetic deployments shaped like real ones.
+//! Shared fixtures for the Tollgate benches: synthetic deployments shaped like real ones, and
+//! the credential benches' common setup ([`credentials`]).
+
+pub mod credentials;
 
 use std::future::Future;
 use std::pin::pin;

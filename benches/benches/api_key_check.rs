@@ -14,18 +14,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
-use jsonwebtoken::{Algorithm as Jwt, EncodingKey, Header};
 use serde_json::{Value, json};
+use tollgate_benches::credentials::{APIM_ISSUER, access, api, apim_api_key, authenticator, operation};
 use tollgate_benches::now_or_never;
-use tollgate_enforcer::clock::SystemClock;
-use tollgate_enforcer::model::{AlgorithmSet, KeyManager, KeySource};
 use tollgate_enforcer::token::{Authenticator, TokenSettings};
-use tollgate_enforcer::{
-    Access, ApiGuard, ApiKeyPresented, Enforcement, EnforcerMetrics, KeyManagers, KeyTypes, OperationGuard, Presented,
-    SecuritySchemes,
-};
+use tollgate_enforcer::{ApiGuard, ApiKeyPresented, Enforcement, OperationGuard, Presented, SecuritySchemes};
 
-const ISSUER: &str = "https://apim.test:9443/oauth2/token";
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3));
 
 struct Fixture {
@@ -37,63 +31,30 @@ struct Fixture {
 }
 
 /// A key as API-M writes it, subscribed to three APIs (the benched one last), restricted to
-/// two ranges, signed RS256; a snapshot whose key manager holds API-M's public key.
+/// two ranges; a snapshot whose key manager holds API-M's public key.
 fn fixture() -> Fixture {
-    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("key generation");
     let subscribed: Vec<Value> = ["OrderAPI", "MenuAPI", "PizzaShackAPI"]
         .iter()
         .map(|name| json!({"name": name, "version": "1.0.0", "context": format!("/{name}/1.0.0"), "subscriptionTier": "Gold"}))
         .collect();
     let claims = json!({
-        "iss": ISSUER, "sub": "admin@carbon.super", "jti": "key-1", "keytype": "PRODUCTION", "token_type": "apiKey",
+        "iss": APIM_ISSUER, "sub": "admin@carbon.super", "jti": "key-1", "keytype": "PRODUCTION", "token_type": "apiKey",
         "application": {"id": 1, "uuid": "app-uuid", "name": "Mobile", "owner": "admin", "tier": "Unlimited"},
         "subscribedAPIs": subscribed, "permittedIP": "192.168.0.0/16, 10.0.0.0/8", "permittedReferer": ""
     });
-    let encoding = EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes()).expect("a private key");
-    let key = jsonwebtoken::encode(&Header::new(Jwt::RS256), &claims, &encoding).expect("signing");
-    let key_manager = Arc::new(KeyManager {
-        name: "apim".into(),
-        issuer: ISSUER.into(),
-        keys: KeySource::Pem { pem: pair.public_key_pem().into() },
-        audiences: Box::new([]),
-        consumer_key_claim: "azp".into(),
-        scopes_claim: "scope".into(),
-        validate_subscription: true,
-        enabled: true,
-        algorithms: AlgorithmSet::all(),
-        clock_skew: Duration::from_secs(30),
-    });
+    let (key, data) = apim_api_key(&claims);
     Fixture {
-        data: Enforcement { key_managers: Arc::new(KeyManagers::new([key_manager])), ..Enforcement::default() },
-        api: ApiGuard {
-            id: "api-1".into(),
-            name: "PizzaShackAPI".into(),
-            version: "1.0.0".into(),
-            blocked: false,
-            throttling_policy: None,
-            schemes: SecuritySchemes::BEARER_AND_API_KEY,
-            base_paths: Box::new(["/PizzaShackAPI/1.0.0".into()]),
-            client_certificates: Default::default(),
-        },
-        operation: OperationGuard {
-            secured: true,
-            scopes: Box::new([]),
-            throttling_policy: None,
-            resource: "GET /menu".into(),
-        },
-        key: HeaderValue::from_str(&key).expect("a header value"),
+        data,
+        api: api("PizzaShackAPI", "1.0.0", SecuritySchemes::BEARER_AND_API_KEY, Some("/PizzaShackAPI/1.0.0")),
+        operation: operation("GET /menu", &[]),
+        key,
         claims,
     }
 }
 
 fn check(authenticator: &Authenticator, fixture: &Fixture, key: &HeaderValue) -> bool {
-    let access = Access {
-        api: &fixture.api,
-        operation: &fixture.operation,
-        presented: Presented { api_key: ApiKeyPresented::Header(key), ..Presented::default() },
-        client_ip: CLIENT,
-        endpoints: KeyTypes::BOTH,
-    };
+    let presented = Presented { api_key: ApiKeyPresented::Header(key), ..Presented::default() };
+    let access = access(&fixture.api, &fixture.operation, presented, CLIENT);
     now_or_never(authenticator.authenticate(&fixture.data, &access)).is_ok()
 }
 
@@ -114,9 +75,7 @@ fn naive_check(cache: &Mutex<HashMap<String, Arc<Value>>>, key: &HeaderValue) ->
 
 fn api_key_check(c: &mut Criterion) {
     let fixture = fixture();
-    let metrics = EnforcerMetrics::unregistered().expect("metrics");
-    let authenticator = Authenticator::new(TokenSettings::default(), SystemClock::shared(), metrics);
-    authenticator.prepare(&fixture.data.key_managers);
+    let authenticator = authenticator(TokenSettings::default(), &fixture.data);
     assert!(check(&authenticator, &fixture, &fixture.key), "the key is valid");
     let mut group = c.benchmark_group("api_key_check/cached");
     group.bench_function("tollgate", |b| b.iter(|| check(&authenticator, &fixture, black_box(&fixture.key))));

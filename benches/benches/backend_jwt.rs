@@ -10,24 +10,20 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderName, HeaderValue};
-use jsonwebtoken::{Algorithm as Jwt, EncodingKey, Header};
 use serde_json::json;
+use tollgate_benches::credentials::{APIM_ISSUER, access, api, apim_api_key, authenticator, operation};
 use tollgate_benches::now_or_never;
 use tollgate_enforcer::backend_jwt::{BackendJwtSettings, BackendJwtSigner, SigningKey};
 use tollgate_enforcer::clock::SystemClock;
-use tollgate_enforcer::model::{AlgorithmSet, KeyManager, KeySource};
-use tollgate_enforcer::token::{Authenticator, TokenSettings};
+use tollgate_enforcer::token::TokenSettings;
 use tollgate_enforcer::{
-    Access, ApiGuard, ApiKeyPresented, Enforcement, EnforcerMetrics, KeyManagers, KeyTypes, OperationGuard, Presented,
-    Principal, SecuritySchemes,
+    ApiGuard, ApiKeyPresented, Enforcement, OperationGuard, Presented, Principal, SecuritySchemes,
 };
-
-const ISSUER: &str = "https://apim.test:9443/oauth2/token";
 
 struct Fixture {
     data: Enforcement,
@@ -38,60 +34,26 @@ struct Fixture {
 
 /// An API key as API-M writes it, and a snapshot whose key manager holds API-M's public key.
 fn fixture() -> Fixture {
-    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("key generation");
     let claims = json!({
-        "iss": ISSUER, "sub": "admin@carbon.super", "jti": "key-1", "keytype": "PRODUCTION",
+        "iss": APIM_ISSUER, "sub": "admin@carbon.super", "jti": "key-1", "keytype": "PRODUCTION",
         "application": {"id": 1, "uuid": "app-uuid", "name": "Mobile", "owner": "admin", "tier": "Unlimited"},
         "subscribedAPIs": [{"name": "PizzaShackAPI", "version": "1.0.0", "context": "/pizzashack/1.0.0", "subscriptionTier": "Gold"}],
     });
-    let encoding = EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes()).expect("a private key");
-    let key = jsonwebtoken::encode(&Header::new(Jwt::RS256), &claims, &encoding).expect("signing");
-    let key_manager = Arc::new(KeyManager {
-        name: "apim".into(),
-        issuer: ISSUER.into(),
-        keys: KeySource::Pem { pem: pair.public_key_pem().into() },
-        audiences: Box::new([]),
-        consumer_key_claim: "azp".into(),
-        scopes_claim: "scope".into(),
-        validate_subscription: true,
-        enabled: true,
-        algorithms: AlgorithmSet::all(),
-        clock_skew: Duration::from_secs(30),
-    });
+    let (key, data) = apim_api_key(&claims);
+    let schemes = SecuritySchemes { oauth2: false, api_key: true, ..SecuritySchemes::default() };
     Fixture {
-        data: Enforcement { key_managers: Arc::new(KeyManagers::new([key_manager])), ..Enforcement::default() },
-        api: ApiGuard {
-            id: "api-1".into(),
-            name: "PizzaShackAPI".into(),
-            version: "1.0.0".into(),
-            blocked: false,
-            throttling_policy: None,
-            schemes: SecuritySchemes { oauth2: false, api_key: true, ..SecuritySchemes::default() },
-            base_paths: Box::new(["/pizzashack/1.0.0".into()]),
-            client_certificates: Default::default(),
-        },
-        operation: OperationGuard {
-            secured: true,
-            scopes: Box::new([]),
-            throttling_policy: None,
-            resource: "GET /menu".into(),
-        },
-        key: HeaderValue::from_str(&key).expect("a header value"),
+        data,
+        api: api("PizzaShackAPI", "1.0.0", schemes, Some("/pizzashack/1.0.0")),
+        operation: operation("GET /menu", &[]),
+        key,
     }
 }
 
 /// The principal the enforcer admits the key as (carrying its verified credential).
 fn admitted(fixture: &Fixture) -> Principal {
-    let metrics = EnforcerMetrics::unregistered().expect("metrics");
-    let authenticator = Authenticator::new(TokenSettings::default(), SystemClock::shared(), metrics);
-    authenticator.prepare(&fixture.data.key_managers);
-    let access = Access {
-        api: &fixture.api,
-        operation: &fixture.operation,
-        presented: Presented { api_key: ApiKeyPresented::Header(&fixture.key), ..Presented::default() },
-        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        endpoints: KeyTypes::BOTH,
-    };
+    let authenticator = authenticator(TokenSettings::default(), &fixture.data);
+    let presented = Presented { api_key: ApiKeyPresented::Header(&fixture.key), ..Presented::default() };
+    let access = access(&fixture.api, &fixture.operation, presented, IpAddr::V4(Ipv4Addr::LOCALHOST));
     now_or_never(authenticator.authenticate(&fixture.data, &access)).expect("the key is valid")
 }
 

@@ -173,6 +173,7 @@ fn caller(i: usize, subscription: &str, application: &str) -> Principal {
         subscription: Some(Arc::new(sub)),
         key_manager: "km".into(),
         credential: None,
+        certificate: None,
     }
 }
 

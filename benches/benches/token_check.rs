@@ -15,15 +15,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use jsonwebtoken::{Algorithm as Jwt, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::json;
+use tollgate_benches::credentials::{access, api, authenticator, key_manager, operation};
 use tollgate_benches::now_or_never;
-use tollgate_enforcer::clock::SystemClock;
-use tollgate_enforcer::model::{
-    AlgorithmSet, Application, KeyManager, KeyMapping, KeySource, KeyType, Subscription, SubscriptionStatus,
-};
+use tollgate_enforcer::model::{Application, KeyMapping, KeyType, Subscription, SubscriptionStatus};
 use tollgate_enforcer::token::{Authenticator, CredentialHeader, TokenSettings};
 use tollgate_enforcer::{
-    Access, ApiGuard, Applications, Enforcement, EnforcerMetrics, KeyManagers, KeyMappings, KeyTypes, OperationGuard,
-    Presented, Subscriptions,
+    ApiGuard, Applications, Enforcement, KeyManagers, KeyMappings, OperationGuard, Presented, SecuritySchemes,
+    Subscriptions,
 };
 
 #[derive(Clone, Copy)]
@@ -78,23 +76,11 @@ fn signer(kind: KeyKind, issuer: &'static str) -> Signer {
     Signer { kind, alg, issuer, public_pem: pair.public_key_pem(), token }
 }
 
-fn key_manager(name: &str, signer: &Signer) -> Arc<KeyManager> {
-    Arc::new(KeyManager {
-        name: name.into(),
-        issuer: signer.issuer.into(),
-        keys: KeySource::Pem { pem: signer.public_pem.as_str().into() },
-        audiences: Box::new([]),
-        consumer_key_claim: "azp".into(),
-        scopes_claim: "scope".into(),
-        validate_subscription: true,
-        enabled: true,
-        algorithms: AlgorithmSet::all(),
-        clock_skew: Duration::from_secs(30),
-    })
-}
-
 fn fixture(signers: &[&Signer]) -> Fixture {
-    let key_managers = signers.iter().enumerate().map(|(i, signer)| key_manager(&format!("km-{i}"), signer));
+    let key_managers = signers
+        .iter()
+        .enumerate()
+        .map(|(i, signer)| key_manager(&format!("km-{i}"), signer.issuer, &signer.public_pem));
     let mappings = (0..signers.len()).map(|i| {
         Arc::new(KeyMapping {
             application_id: "app-1".into(),
@@ -127,41 +113,18 @@ fn fixture(signers: &[&Signer]) -> Fixture {
             subscriptions: Arc::new(Subscriptions::new([Arc::new(subscription)])),
             ..Enforcement::default()
         },
-        api: ApiGuard {
-            id: "api-1".into(),
-            name: "shop".into(),
-            version: "1".into(),
-            blocked: false,
-            throttling_policy: None,
-            schemes: Default::default(),
-            base_paths: Box::new([]),
-            client_certificates: Default::default(),
-        },
-        operation: OperationGuard {
-            secured: true,
-            scopes: Box::new(["read".into()]),
-            throttling_policy: None,
-            resource: "GET /items".into(),
-        },
+        api: api("shop", "1", SecuritySchemes::default(), None),
+        operation: operation("GET /items", &["read"]),
     }
 }
 
-fn authenticator(capacity: u64, fixture: &Fixture) -> Authenticator {
-    let settings = TokenSettings { verified_cache_capacity: capacity, ..TokenSettings::default() };
-    let metrics = EnforcerMetrics::unregistered().expect("metrics");
-    let authenticator = Authenticator::new(settings, SystemClock::shared(), metrics);
-    authenticator.prepare(&fixture.data.key_managers);
-    authenticator
+fn cached_up_to(capacity: u64, fixture: &Fixture) -> Authenticator {
+    authenticator(TokenSettings { verified_cache_capacity: capacity, ..TokenSettings::default() }, &fixture.data)
 }
 
 fn check(authenticator: &Authenticator, fixture: &Fixture, credential: &HeaderValue) -> bool {
-    let access = Access {
-        api: &fixture.api,
-        operation: &fixture.operation,
-        presented: Presented::bearer(CredentialHeader::Once(credential)),
-        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        endpoints: KeyTypes::BOTH,
-    };
+    let presented = Presented::bearer(CredentialHeader::Once(credential));
+    let access = access(&fixture.api, &fixture.operation, presented, IpAddr::V4(Ipv4Addr::LOCALHOST));
     now_or_never(authenticator.authenticate(&fixture.data, &access)).is_ok()
 }
 
@@ -185,7 +148,7 @@ fn decoding_key(signer: &Signer) -> DecodingKey {
 
 fn bench_cached(c: &mut Criterion, rsa: &Signer) {
     let fixture = fixture(&[rsa]);
-    let cached = authenticator(100_000, &fixture);
+    let cached = cached_up_to(100_000, &fixture);
     let credential = bearer(&rsa.token);
     assert!(check(&cached, &fixture, &credential), "the token is valid");
     let mut group = c.benchmark_group("token_check/cached");
@@ -206,7 +169,7 @@ fn bench_cached(c: &mut Criterion, rsa: &Signer) {
 
 fn bench_uncached(c: &mut Criterion, signer: &Signer, name: &str) {
     let fixture = fixture(&[signer]);
-    let uncached = authenticator(0, &fixture);
+    let uncached = cached_up_to(0, &fixture);
     let credential = bearer(&signer.token);
     assert!(check(&uncached, &fixture, &credential), "the token is valid");
     let mut group = c.benchmark_group(format!("token_check/uncached_{name}"));
@@ -225,13 +188,11 @@ fn bench_refused(c: &mut Criterion, rsa: &Signer) {
     let forged = signer(KeyKind::Rsa, rsa.issuer);
     let credential = bearer(&forged.token);
     let mut group = c.benchmark_group("token_check/refused_rs256");
-    let remembering = authenticator(100_000, &fixture);
+    let remembering = cached_up_to(100_000, &fixture);
     assert!(!check(&remembering, &fixture, &credential), "another key's signature is refused");
     group.bench_function("tollgate", |b| b.iter(|| check(&remembering, &fixture, black_box(&credential))));
     let settings = TokenSettings { refused_cache_capacity: 0, ..TokenSettings::default() };
-    let forgetting =
-        Authenticator::new(settings, SystemClock::shared(), EnforcerMetrics::unregistered().expect("metrics"));
-    forgetting.prepare(&fixture.data.key_managers);
+    let forgetting = authenticator(settings, &fixture.data);
     group.bench_function("without_refusal_cache", |b| b.iter(|| check(&forgetting, &fixture, black_box(&credential))));
     group.finish();
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tollgate_adapter::source::check_directory;
+use tollgate_adapter::validate::ValidationSettings;
 use tollgate_adapter::{EngineSettings, EntityKind, FileSource, SourceError, SourceKind};
 
 use common::{applier, engine};
@@ -121,7 +122,7 @@ fn a_missing_directory_is_a_startup_error() {
         FileSource::new(&file, engine(&applier(SourceKind::File), EngineSettings::default())),
         Err(SourceError::NotADirectory(_))
     ));
-    let report = check_directory(&missing);
+    let report = check_directory(&missing, ValidationSettings::default());
     assert!(!report.is_ok());
     assert_eq!(report.errors[0].entity, EntityKind::Document);
 }
@@ -133,7 +134,7 @@ fn check_reports_what_would_be_served_and_every_error() {
     api.push_str("  isDefaultVersion: true\n  vhosts: [API.example.com]\n");
     write(dir.path(), "a.yaml", &format!("apis:\n{api}{}", api_yaml("bad", "no-slash")));
     write(dir.path(), "b.yaml", "apis: [");
-    let report = check_directory(dir.path());
+    let report = check_directory(dir.path(), ValidationSettings::default());
     assert_eq!(report.apis.len(), 1);
     let pets = &report.apis[0];
     assert_eq!((pets.name.as_str(), pets.version.as_str()), ("pets", "v1"));
@@ -179,11 +180,12 @@ fn model_fields_not_served_yet_are_known_keys_not_misspelt_ones() {
     let dir = tempdir();
     let fields = "  apiKeyHeader: x-api-key\n  backendJwt: false\n  clientCertificates: [{alias: partner, certificate: pem, policy: Gold}]\n";
     write(dir.path(), "a.yaml", &format!("apis:\n{}{fields}", api_yaml("a", "/a")));
-    let report = check_directory(dir.path());
+    let report = check_directory(dir.path(), ValidationSettings::default());
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.apis.len(), 1);
     write(dir.path(), "a.yaml", &format!("apis:\n{}  clientCertificates: [{{alais: partner}}]\n", api_yaml("a", "/a")));
-    let errors: Vec<String> = check_directory(dir.path()).errors.into_iter().map(|e| e.error).collect();
+    let errors: Vec<String> =
+        check_directory(dir.path(), ValidationSettings::default()).errors.into_iter().map(|e| e.error).collect();
     assert_eq!(errors, ["a.yaml: api \"a\": clientCertificates[0].alais: unknown key; did you mean `alias`?"]);
 }
 
@@ -292,7 +294,7 @@ fn check_shows_what_each_wso2_input_became() {
     let dir = tempdir();
     pizzashack(dir.path());
     write(dir.path(), "backend.yaml", &fixture("openapi/cc-it-backend_security.yaml"));
-    let report = check_directory(dir.path());
+    let report = check_directory(dir.path(), ValidationSettings::default());
     let shown = report.to_string();
     assert!(!report.is_ok(), "a refusal is an error of the report");
     assert!(

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::client_cert::AcceptedCertificate;
 use crate::model::{Application, KeyType, Subscription};
 use crate::token::VerifiedCredential;
 
@@ -18,4 +19,17 @@ pub struct Principal {
     /// expiry, and its identity for what is cached per credential (backend JWTs). `None` for a
     /// principal made without one (tests, benches).
     pub credential: Option<VerifiedCredential>,
+    /// The client certificate the Api accepted, when one was examined and accepted (client.md,
+    /// "Combining schemes"): alone, or alongside a passing token or API key. Its `policy` limits
+    /// the request as the certificate tier.
+    pub certificate: Option<AcceptedCertificate>,
+}
+
+// === impl Principal ===
+
+impl Principal {
+    /// This principal with the client certificate the Api also accepted.
+    pub fn with_certificate(self, certificate: AcceptedCertificate) -> Self {
+        Principal { certificate: Some(certificate), ..self }
+    }
 }

@@ -12,11 +12,9 @@ use crate::config::{Loaded, SourceSettings};
 #[allow(clippy::print_stdout)] // printing the report is this command's job
 pub fn main(loaded: &Loaded) -> ExitCode {
     let mut errors = Vec::new();
-    // As a run: an Api with backendJwt is served only with a signing key.
-    tollgate_adapter::validate::set_backend_jwt_signer(loaded.settings.backend_jwt.is_some());
     match &loaded.settings.source {
         SourceSettings::File { path } => {
-            let report = check_directory(path);
+            let report = check_directory(path, loaded.settings.validation());
             println!("{report}");
             errors.extend(report.errors.iter().map(|e| format!("{} {}: {}", e.entity.as_str(), e.id, e.error)));
         }

@@ -1,8 +1,9 @@
 //! client.md, "Backend JWT", operator.md `[backend_jwt]` and `GET /jwks` (GitHub issue 13):
 //! the upstream verifies what it received against the gateway's JWKS, as a real upstream
 //! would — the claims for a bearer token and for an API key, the client's own copy replaced,
-//! RSA and EC keys, the cache, rotation by replacing the key file, and an Api asking for a
-//! backend JWT on a gateway that has no key.
+//! RSA and EC keys, the cache (per credential, and per client certificate for a certificate
+//! alone), rotation by replacing the key file, and an Api asking for a backend JWT on a gateway
+//! that has no key.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,9 @@ use serde_json::{Value, json};
 use tollgate_tests::backend_jwt::{
     VerifiedBackendJwt, backend_jwks_kids, ec_backend_jwt_pem, rsa_backend_jwt_pem, verify_backend_jwt,
 };
-use tollgate_tests::{ApiManager, Client, GatewayProcess, GatewaySetup, Issuer, SigningKey, Upstream, eventually, now};
+use tollgate_tests::{
+    ApiManager, Client, GatewayProcess, GatewaySetup, IssuedCert, Issuer, SigningKey, Upstream, eventually, now,
+};
 
 use super::catalog::{ApiSpec, Catalog, KeyType};
 use super::{get_with, token};
@@ -168,6 +171,35 @@ async fn an_ec_key_signs_es256_with_the_configured_kid_header_and_ttl_and_repeat
         let again = get_with(&gw.client(), "/shop/1/items", &headers).await.echo().headers["x-caller"].clone();
         assert_eq!(again, first, "the same JWT (jti, iat) until it is due for renewal");
     }
+}
+
+#[tokio::test]
+async fn a_certificate_alone_gets_one_jwt_per_certificate_reused_across_connections() {
+    let up = Upstream::start("up").await;
+    let setup = gateway();
+    let (partner, other) = (setup.pki().issue_client("partner"), setup.pki().issue_client("other"));
+    let vault = ApiSpec::new("vault", &up)
+        .schemes(&["mutualssl"])
+        .client_certificates(&[("partner-ca", setup.pki().ca_pem(), Some("Gold"))])
+        .backend_jwt()
+        .get("/gold", &[]);
+    let catalog = Catalog::new().api(vault).policy("subscription", "Gold", 1000).yaml();
+    let setup = setup.api_file("a.yaml", &catalog);
+    let path = write_key(&setup, &ec_backend_jwt_pem());
+    let gw = setup.config(&format!("[backend_jwt]\nkey = {path:?}\n")).start().await;
+    let jwt_of = async |cert: &IssuedCert| {
+        let jwts = received(&gw.client().client_certificate(cert), "/vault/1/gold", &[]).await;
+        assert_eq!(jwts.len(), 1, "exactly one backend JWT upstream: {jwts:?}");
+        verify_backend_jwt(&gw, &jwts[0], "tollgate").await.unwrap_or_else(|e| panic!("{e}"))
+    };
+    let first = jwt_of(&partner).await;
+    assert_eq!((first.claims["sub"].clone(), wso2(&first.claims, "tier")), (json!("partner-ca"), json!("Gold")));
+    let iat = first.claims["iat"].as_u64().unwrap();
+    assert_eq!(first.claims["exp"].as_u64(), Some(iat + 900), "the certificate outlives the ttl");
+    for _ in 0..2 {
+        assert_eq!(jwt_of(&partner).await.claims["jti"], first.claims["jti"], "a new connection, the same certificate");
+    }
+    assert_ne!(jwt_of(&other).await.claims["jti"], first.claims["jti"], "another certificate gets its own JWT");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! "Combining schemes" (GitHub issue 13, part 2), with real client certificates over real TLS:
 //! a leaf listed directly, leaves of a listed CA, an expired leaf, a foreign CA's leaf, none,
 //! over HTTP/1.1 and HTTP/2; the listener asking for a certificate only while some Api uses
-//! `mutualssl`; a certificate's `policy` limiting the requests made with it.
+//! `mutualssl`; a certificate's `policy` limiting the requests made with it, alone or with a token.
 
 use std::time::Duration;
 
@@ -44,6 +44,30 @@ async fn get(client: &Client, path: &str, headers: &[(&str, &str)]) -> Reply {
     get_with(client, path, headers).await
 }
 
+/// An admitted request, for [`expect`].
+const PASS: (u16, &str) = (200, "");
+
+/// GETs `path` with `headers` on a new connection of `client`, presenting `cert` when given,
+/// and asserts the outcome: [`PASS`], or the gateway's rejection `(status, code)`.
+async fn expect(
+    client: &Client,
+    cert: Option<&IssuedCert>,
+    (path, headers): (&str, &[(&str, &str)]),
+    expected: (u16, &str),
+    case: &str,
+) -> Reply {
+    let client = match cert {
+        Some(cert) => client.clone().client_certificate(cert),
+        None => client.clone(),
+    };
+    let reply = get(&client, path, headers).await;
+    match expected {
+        PASS => assert_eq!(reply.status, 200, "{case} over {:?}: {}", reply.version, reply.text()),
+        expected => assert_rejected(&reply, expected, &format!("{case} over {:?}", reply.version)),
+    }
+    reply
+}
+
 #[tokio::test]
 async fn mutualssl_only_accepts_listed_certificates_and_leaves_of_listed_cas_over_http1_and_http2() {
     let up = Upstream::start("up").await;
@@ -56,25 +80,16 @@ async fn mutualssl_only_accepts_listed_certificates_and_leaves_of_listed_cas_ove
     let gw = setup.api_file("a.yaml", &Catalog::new().api(api).yaml()).start().await;
     let mut admitted = 0;
     for base in [gw.client(), gw.client().http2()] {
-        for (case, cert) in
-            [("a leaf of the listed CA", &certificates.ca_leaf), ("the listed leaf", &certificates.listed_leaf)]
-        {
-            let reply = get(&base.clone().client_certificate(cert), "/vault/1/gold", &[]).await;
-            assert_eq!(reply.status, 200, "{case} {:?}: {}", reply.version, reply.text());
-            admitted += 1;
-        }
-        let refused = [
+        let cases = [
+            ("a leaf of the listed CA", Some(&certificates.ca_leaf), PASS),
+            ("the listed leaf", Some(&certificates.listed_leaf), PASS),
             ("expired", Some(&certificates.expired), (401, "900901")),
             ("a foreign CA's leaf", Some(&certificates.foreign), (401, "900901")),
             ("no certificate", None, (401, "900902")),
         ];
-        for (case, cert, expected) in refused {
-            let client = match cert {
-                Some(cert) => base.clone().client_certificate(cert),
-                None => base.clone(),
-            };
-            let reply = get(&client, "/vault/1/gold", &[]).await;
-            assert_rejected(&reply, expected, &format!("{case} over {:?}", reply.version));
+        for (case, cert, expected) in cases {
+            expect(&base, cert, ("/vault/1/gold", &[]), expected, case).await;
+            admitted += usize::from(expected == PASS);
         }
     }
     assert_eq!(up.requests(), admitted, "only accepted certificates reach the upstream");
@@ -99,14 +114,14 @@ async fn hostile_chains_get_the_contracts_error_never_a_5xx() {
         cert_pem: format!("{}{}", leaf.cert_pem, gw.pki().ca_pem().repeat(12)),
         key_pem: leaf.key_pem.clone(),
     };
-    let reply = get(&gw.client().client_certificate(&long_chain), "/vault/1/gold", &[]).await;
-    assert_rejected(&reply, (401, "900901"), "a chain of 13 certificates");
+    expect(&gw.client(), Some(&long_chain), ("/vault/1/gold", &[]), (401, "900901"), "a chain of 13 certificates")
+        .await;
     let with_foreign_intermediates = IssuedCert {
         cert_pem: format!("{}{}", certificates.foreign.cert_pem, certificates.ca_leaf.cert_pem),
         key_pem: certificates.foreign.key_pem.clone(),
     };
-    let reply = get(&gw.client().client_certificate(&with_foreign_intermediates), "/vault/1/gold", &[]).await;
-    assert_rejected(&reply, (401, "900901"), "a foreign leaf with an unrelated certificate as intermediate");
+    let case = "a foreign leaf with an unrelated certificate as intermediate";
+    expect(&gw.client(), Some(&with_foreign_intermediates), ("/vault/1/gold", &[]), (401, "900901"), case).await;
     assert_eq!(up.requests(), 0);
 }
 
@@ -155,7 +170,7 @@ async fn each_combination_of_mutualssl_with_oauth2_and_api_key_and_the_mandatory
     let api_key = apim.sign(&apim.claims("app-uuid", &subscribed));
     use Cert as C;
     use Credential as K;
-    let pass = (200, "");
+    let pass = PASS;
     let rows: Vec<(&str, Cert, Credential, (u16, &str))> = vec![
         // both, neither mandatory: the credential passes or the certificate is accepted.
         ("either", C::None, K::Good, pass),
@@ -185,10 +200,10 @@ async fn each_combination_of_mutualssl_with_oauth2_and_api_key_and_the_mandatory
         ("both-mandatory", C::None, K::None, (401, "900902")),
     ];
     for (name, cert, credential, expected) in rows {
-        let client = match cert {
-            C::None => gw.client(),
-            C::Accepted => gw.client().client_certificate(&certificates.ca_leaf),
-            C::Foreign => gw.client().client_certificate(&certificates.foreign),
+        let presented = match cert {
+            C::None => None,
+            C::Accepted => Some(&certificates.ca_leaf),
+            C::Foreign => Some(&certificates.foreign),
         };
         let uses_api_key = name.ends_with("mandatory") && name != "cert-mandatory";
         let header = match (credential, uses_api_key) {
@@ -199,12 +214,8 @@ async fn each_combination_of_mutualssl_with_oauth2_and_api_key_and_the_mandatory
             (K::Bad, true) => Some(("apikey", "not-a-jwt".to_owned())),
         };
         let headers: Vec<(&str, &str)> = header.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        let reply = get(&client, &format!("/{name}/1/x"), &headers).await;
         let case = format!("{name} with certificate {cert:?} and credential {credential:?}");
-        match expected {
-            (200, _) => assert_eq!(reply.status, 200, "{case}: {}", reply.text()),
-            expected => assert_rejected(&reply, expected, &case),
-        }
+        expect(&gw.client(), presented, (&format!("/{name}/1/x"), &headers), expected, &case).await;
     }
     let ignored = get(&gw.client(), "/key-mandatory/1/x", &[("authorization", &bearer)]).await;
     assert_rejected(&ignored, (401, "900902"), "a bearer token on an api_key Api is not a credential");
@@ -265,6 +276,7 @@ async fn a_certificates_policy_limits_the_requests_made_with_it() {
     let limited_reply = client.get("/vault/1/gold").await;
     assert_rejected(&limited_reply, (429, "900804"), "the fourth request in the minute, on a new connection");
     assert!(limited_reply.header("retry-after").is_some());
+    assert_eq!(limited_reply.header("ratelimit-policy"), Some("\"certificate\";q=3;w=60"), "the certificate tier");
     for _ in 0..5 {
         assert_eq!(
             unlimited.get("/vault/1/gold").await.status,
@@ -272,4 +284,35 @@ async fn a_certificates_policy_limits_the_requests_made_with_it() {
             "another certificate has its own (Unlimited) policy"
         );
     }
+}
+
+#[tokio::test]
+async fn a_certificates_policy_also_limits_requests_admitted_with_a_token() {
+    let (key, up) = (SigningKey::ec256("k1"), Upstream::start("up").await);
+    let issuer = Issuer::start(vec![key.clone()]).await;
+    let setup = gateway();
+    let (limited, other) = (setup.pki().issue_client("limited"), Pki::new().issue_client("other"));
+    let entries = [("limited", limited.cert_pem.as_str(), Some("ThreePerMin")), ("other", &other.cert_pem, None)];
+    let schemes = ["oauth2", "mutualssl", "mutualssl_mandatory"];
+    let mut catalog = Catalog::new().key_manager(&issuer, "").application("app", "ck-app", KeyType::Production);
+    for name in ["vault", "spare"] {
+        let api = ApiSpec::new(name, &up).schemes(&schemes).client_certificates(&entries).get("/gold", &[]);
+        catalog = catalog.api(api).subscription(name, "app", "UNBLOCKED");
+    }
+    let gw = setup.api_file("a.yaml", &catalog.policy("subscription", "ThreePerMin", 3).yaml()).start().await;
+    let bearer = format!("Bearer {}", token(&issuer, &key, json!({"azp": "ck-app"})));
+    let with_token = [("authorization", bearer.as_str())];
+    let gold = ("/vault/1/gold", &with_token[..]);
+    for i in 0..3 {
+        expect(&gw.client(), Some(&limited), gold, PASS, &format!("request {i} within the policy")).await;
+    }
+    let case = "the fourth request with the certificate and a valid token";
+    let limited_reply = expect(&gw.client(), Some(&limited), gold, (429, "900804"), case).await;
+    assert_eq!(limited_reply.header("ratelimit-policy"), Some("\"certificate\";q=3;w=60"), "the certificate tier");
+    assert!(limited_reply.header("ratelimit").is_some_and(|value| value.starts_with("\"certificate\";r=0;")));
+    let case = "the same token with another certificate: its subscription is Unlimited";
+    expect(&gw.client(), Some(&other), gold, PASS, case).await;
+    let case = "the same certificate on another Api has its own counter";
+    expect(&gw.client(), Some(&limited), ("/spare/1/gold", &with_token), PASS, case).await;
+    assert_eq!(up.requests(), 5);
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use tollgate_adapter::validate::ValidationSettings;
 use tollgate_adapter::{CheckReport, check_directory};
 
 use super::tools::{read, yaml_documents};
@@ -85,7 +86,7 @@ fn api_with(extra: &str) -> String {
 fn check(yaml: &str) -> CheckReport {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("definitions.yaml"), yaml).unwrap();
-    check_directory(dir.path())
+    check_directory(dir.path(), ValidationSettings::default())
 }
 
 /// Each ```yaml block of `markdown`, with the line it starts on.

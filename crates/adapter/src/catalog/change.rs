@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tollgate_enforcer::model::{Application, KeyMapping, Policy, PolicyKind, PolicyName, Subscription};
 
-use super::replace::{admit, rejection};
+use super::replace::{Known, admit, rejection};
 use super::set::Uniqueness;
 use super::{Catalog, KindFn, Stored, is_builtin, policy_exists, with_kind};
 use crate::dto::Event;
@@ -64,7 +64,8 @@ impl Catalog {
     fn upsert<T: Stored>(&mut self, payload: &Value, name: Name<'_>) -> Result<(), Rejected> {
         let claimed = T::raw_key(payload);
         let policies = self.set::<Policy>();
-        let known = |kind: PolicyKind, name: &str| policy_exists(policies, kind, name);
+        let policy = |kind: PolicyKind, name: &str| policy_exists(policies, kind, name);
+        let known = Known { policy: &policy, settings: self.settings };
         match admit::<T>(self.set::<T>(), payload, &known, Uniqueness::EventsTakeOver) {
             Ok(admitted) => {
                 for evicted in self.set_mut::<T>().evict_holders(&admitted) {

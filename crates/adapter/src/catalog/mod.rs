@@ -21,7 +21,7 @@ use tollgate_router::api::Api;
 
 use crate::kind::{ByKind, EntityCounts};
 use crate::rejected::{EntityKind, Rejected};
-use crate::validate::policy_key;
+use crate::validate::{ValidationSettings, policy_key};
 
 pub(crate) use kinds::{KindFn, Sets, Stored, for_each_kind, with_kind};
 pub use set::Diff;
@@ -36,6 +36,8 @@ pub struct Catalog {
     outstanding: IndexMap<(EntityKind, String), Rejected>,
     /// Unknown event types already logged (control-plane.md: logged once per type).
     skipped_event_types: HashSet<String>,
+    /// The gateway's side of validation.
+    settings: ValidationSettings,
 }
 
 /// API id → the file (of the file source's directory) it was read from.
@@ -50,8 +52,15 @@ static BUILTIN_POLICIES: LazyLock<Vec<PolicyName>> =
 // === impl Catalog ===
 
 impl Catalog {
+    /// A catalog for a gateway without the optional features validation asks about (no
+    /// `[backend_jwt]`); see [`Catalog::with_settings`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty catalog validating for a gateway configured as `settings` says.
+    pub fn with_settings(settings: ValidationSettings) -> Self {
+        Catalog { settings, ..Self::default() }
     }
 
     /// The rejections in force: entities whose latest version was refused.

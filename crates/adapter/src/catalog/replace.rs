@@ -14,7 +14,7 @@ use super::{Catalog, EntitySet, KindFn, Sets, Stored, for_each_kind, is_builtin,
 use crate::dto::{Document, RawEntity};
 use crate::kind::ByKind;
 use crate::rejected::{EntityKind, Rejected};
-use crate::validate::{Entity, EntityError, FieldError, Problem, decode, decode_text};
+use crate::validate::{Entity, EntityError, FieldError, Problem, ValidationSettings, decode, decode_text};
 
 /// The order in which a document's kinds are validated: policies first, so that references
 /// resolve against the new ones (they are replaced before the others, see
@@ -54,9 +54,12 @@ impl Catalog {
     /// not a change.
     pub(crate) fn replace_at(&mut self, document: &Document, now: u64) -> Replaced {
         let mut rejected = document.errors.clone();
-        let mut next = Catalog { skipped_event_types: std::mem::take(&mut self.skipped_event_types), ..Catalog::new() };
-        let policies = replace_set(self.set::<Policy>(), document, &|_, _| true, &mut rejected);
-        let known = |kind: PolicyKind, name: &str| policy_exists(&policies, kind, name);
+        let skipped_event_types = std::mem::take(&mut self.skipped_event_types);
+        let mut next = Catalog { skipped_event_types, ..Catalog::with_settings(self.settings) };
+        let any_policy = Known { policy: &|_, _| true, settings: self.settings };
+        let policies = replace_set(self.set::<Policy>(), document, &any_policy, &mut rejected);
+        let policy = |kind: PolicyKind, name: &str| policy_exists(&policies, kind, name);
+        let known = Known { policy: &policy, settings: self.settings };
         let mut each = ReplaceKind {
             previous: &self.sets,
             next: &mut next.sets,
@@ -141,8 +144,12 @@ impl KindFn for FirstReference<'_> {
     }
 }
 
-/// Policy lookups shared by the validating threads.
-pub(super) type Known<'a> = dyn Fn(PolicyKind, &str) -> bool + Sync + 'a;
+/// What an entity is checked against besides itself, shared by the validating threads: which
+/// policies exist, and the gateway's side of validation.
+pub(super) struct Known<'a> {
+    pub(super) policy: &'a (dyn Fn(PolicyKind, &str) -> bool + Sync + 'a),
+    pub(super) settings: ValidationSettings,
+}
 
 /// Documents with at least this many entities of a kind are validated on several threads.
 const PARALLEL_THRESHOLD: usize = 512;
@@ -171,7 +178,7 @@ fn replace_set<T: Stored>(
         let duplicate = claimed.as_ref().is_some_and(|key| !seen.insert(key.clone()));
         let result = match (duplicate, checked) {
             (true, _) => Err(FieldError::entity(Problem::Duplicate)),
-            (false, Checked::Unchanged(key, entity)) => match entity.check_policies(known) {
+            (false, Checked::Unchanged(key, entity)) => match check_against(&*entity, known) {
                 Ok(()) => next.readmit(key, entity, provenance(raw)),
                 Err(error) => Err(error),
             },
@@ -222,7 +229,7 @@ fn check<T: Stored>(previous: &EntitySet<T>, raw: &RawEntity, known: &Known<'_>)
     // the validating thread and dropped right after.
     if let Some(Ok(entity)) = raw.text().and_then(|text| decode_text::<T>(text)) {
         let key = entity.key();
-        return (Some(key), Checked::Decoded(entity.check_policies(known).map(|()| entity)));
+        return (Some(key), Checked::Decoded(check_against(&entity, known).map(|()| entity)));
     }
     let value = match raw.value() {
         Ok(value) => value,
@@ -239,8 +246,15 @@ fn check<T: Stored>(previous: &EntitySet<T>, raw: &RawEntity, known: &Known<'_>)
 
 fn validate<T: Stored>(raw: &Value, known: &Known<'_>) -> Result<T, FieldError> {
     let entity: T = decode(raw)?;
-    entity.check_policies(known)?;
+    check_against(&entity, known)?;
     Ok(entity)
+}
+
+/// The checks of `entity` that need more than itself: the gateway's settings, then its policy
+/// references.
+fn check_against<T: Entity>(entity: &T, known: &Known<'_>) -> Result<(), FieldError> {
+    entity.check_settings(&known.settings)?;
+    entity.check_policies(known.policy)
 }
 
 /// Decodes, validates and checks one entity against the set it would join.

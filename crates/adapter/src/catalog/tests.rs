@@ -6,6 +6,7 @@ use tollgate_enforcer::model::Subscription;
 
 use super::*;
 use crate::dto::{Document, Event, EventKind};
+use crate::validate::ValidationSettings;
 
 fn api(id: &str, context: &str) -> Value {
     json!({
@@ -318,4 +319,24 @@ fn entities_from_the_same_raw_value_are_not_decoded_again_but_still_checked() {
         ]
     );
     assert_eq!((catalog.counts()[EntityKind::Api], catalog.counts()[EntityKind::Policy]), (1, 1));
+}
+
+#[test]
+fn backend_jwt_apis_are_served_only_by_a_catalog_for_a_gateway_that_signs() {
+    let mut asking = api("signed", "/signed");
+    asking["backendJwt"] = json!(true);
+    let whole = document(&json!({"apis": [asking.clone(), api("plain", "/plain")]}));
+    let mut without = Catalog::new();
+    let rejected = without.replace(&whole);
+    assert_eq!(rejected.len(), 1, "refused without [backend_jwt]: {:?}", errors(&rejected));
+    assert!(rejected[0].error.starts_with("api \"signed\": backendJwt: "), "{}", rejected[0].error);
+    assert_eq!(api_ids(&without), ["plain"]);
+    let refused = without.apply_event(&event(2, "API_DEPLOYED", asking.clone()));
+    assert_eq!(refused.len(), 1, "an event is refused the same way");
+
+    let mut with = Catalog::with_settings(ValidationSettings { backend_jwt_signer: true });
+    assert!(with.replace(&whole).is_empty());
+    assert_eq!(api_ids(&with), ["signed", "plain"]);
+    assert!(with.apply_event(&event(3, "API_DEPLOYED", asking)).is_empty());
+    assert_eq!(Catalog::new().replace(&whole).len(), 1, "each catalog has its own settings");
 }

@@ -56,6 +56,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::apply::Applier;
+use crate::validate::ValidationSettings;
 
 use self::pipeline::Pipeline;
 use self::thread::ConfigThread;
@@ -76,6 +77,8 @@ pub struct EngineSettings {
     pub state_dir: Option<StateDir>,
     /// The environment the state belongs to (a state of another one is not served).
     pub environment: String,
+    /// The gateway's side of validation (what its configuration lets it serve).
+    pub validation: ValidationSettings,
 }
 
 /// Starts engines.
@@ -96,7 +99,8 @@ impl Engine {
             }
             None => None,
         };
-        let worker = Worker { pipeline: Pipeline::new(state.is_some()), shared: shared.clone(), state };
+        let worker =
+            Worker { pipeline: Pipeline::new(state.is_some(), settings.validation), shared: shared.clone(), state };
         Ok(EngineHandle::new(ConfigThread::spawn(worker)?, shared))
     }
 }

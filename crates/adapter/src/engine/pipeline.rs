@@ -7,6 +7,7 @@ use crate::dto::{Document, EventKind};
 use crate::kind::ByKind;
 use crate::metrics::EventResult;
 use crate::rejected::Rejected;
+use crate::validate::ValidationSettings;
 
 use super::mirror::Mirror;
 use super::state_dir::StateImage;
@@ -35,10 +36,11 @@ pub(crate) struct Step {
 // === impl Pipeline ===
 
 impl Pipeline {
-    /// `keep_texts`: keep each entity's text, for [`Pipeline::image`].
-    pub(crate) fn new(keep_texts: bool) -> Self {
+    /// `keep_texts`: keep each entity's text, for [`Pipeline::image`]; `settings`: what the
+    /// gateway's configuration lets it serve.
+    pub(crate) fn new(keep_texts: bool, settings: ValidationSettings) -> Self {
         Pipeline {
-            catalog: Catalog::new(),
+            catalog: Catalog::with_settings(settings),
             builder: SnapshotBuilder::new(),
             mirror: keep_texts.then(Mirror::default),
             revision: None,

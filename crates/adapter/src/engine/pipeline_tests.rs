@@ -3,6 +3,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::dto::EventKind;
 use crate::rejected::EntityKind;
+use crate::validate::ValidationSettings;
 
 const NOW: u64 = 1_700_000_000;
 
@@ -36,7 +37,7 @@ fn replace(pipeline: &mut Pipeline, document: &Document, revision: u64, in_force
 
 fn loaded(revision: u64, apis: &[Value]) -> (Pipeline, Built) {
     let document = Document::from_json_with_text(&snapshot_json(revision, apis)).unwrap_or_else(|e| panic!("{e}"));
-    let mut pipeline = Pipeline::new(true);
+    let mut pipeline = Pipeline::new(true, ValidationSettings::default());
     let built = replace(&mut pipeline, &document, revision, &[]);
     (pipeline, built)
 }
@@ -133,7 +134,7 @@ fn the_state_image_rebuilds_what_is_served() {
     assert_eq!(mirror.texts(EntityKind::RevokedToken).len(), 2, "the expired revocation was pruned");
     let bytes = image.to_json().unwrap_or_default();
     let document = Document::from_json_with_text(&bytes).unwrap_or_else(|e| panic!("{e}"));
-    let mut restarted = Pipeline::new(true);
+    let mut restarted = Pipeline::new(true, ValidationSettings::default());
     let again = replace(&mut restarted, &document, image.revision, &image.rejected);
     assert!(again.rejected.is_empty(), "the state holds accepted entities only: {:?}", again.rejected);
     assert_eq!((again.snapshot.revision, served(&again)), (16, served(&built)));
@@ -150,7 +151,7 @@ fn an_entity_nested_too_deeply_is_rejected_alone() {
     let text = format!(r#"{{"revision": 3, "apis": [{good}, {{"id": "deep", "cors": {deep}}}]}}"#);
     assert!(Document::from_json(text.as_bytes()).is_err(), "a tree of values refuses the whole document");
     let document = Document::from_json_with_text(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let built = replace(&mut Pipeline::new(true), &document, 3, &[]);
+    let built = replace(&mut Pipeline::new(true, ValidationSettings::default()), &document, 3, &[]);
     assert_eq!(served(&built), ["a"]);
     assert!(built.rejected.iter().any(|r| r.error.contains("recursion limit")), "{:?}", built.rejected);
 }
@@ -163,7 +164,8 @@ fn texts_and_values_validate_alike() {
     wrong_type["operations"][0]["secured"] = json!("yes");
     let apis = [api("a", "/a"), unknown_policy, wrong_type, json!({"name": "no-id"}), broken("b"), api("a", "/again")];
     let bytes = snapshot_json(5, &apis);
-    let build = |document: Document| replace(&mut Pipeline::new(false), &document, 5, &[]);
+    let build =
+        |document: Document| replace(&mut Pipeline::new(false, ValidationSettings::default()), &document, 5, &[]);
     let from_text = build(Document::from_json_with_text(&bytes).unwrap_or_else(|e| panic!("{e}")));
     let from_values = build(Document::from_json(&bytes).unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(from_text.rejected, from_values.rejected);
@@ -176,7 +178,7 @@ fn texts_and_values_validate_alike() {
 #[test]
 fn a_next_revision_is_built_only_when_something_changed() {
     let document = |apis: &[Value]| Document::from_json(&snapshot_json(1, apis)).unwrap_or_else(|e| panic!("{e}"));
-    let mut pipeline = Pipeline::new(false);
+    let mut pipeline = Pipeline::new(false, ValidationSettings::default());
     let first = pipeline.replace(&document(&[api("a", "/a"), broken("x")]), Revision::Next, NOW, &[]);
     assert_eq!(first.built.map(|built| built.snapshot.revision), Some(1), "the first set is revision 1");
     let same = pipeline.replace(&document(&[api("a", "/a"), broken("x")]), Revision::Next, NOW, &[]);

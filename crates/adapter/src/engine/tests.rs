@@ -36,7 +36,11 @@ impl FakeSource {
         let enforcer = Arc::new(Enforcer::new(EnforcerSettings::default(), clock.clone(), enforcer_metrics));
         let store = Arc::new(SnapshotStore::new());
         let applier = Arc::new(Applier::new(store, enforcer, metrics, clock, SourceKind::ControlPlane));
-        let settings = EngineSettings { state_dir: state_dir.map(StateDir::new), environment: "default".into() };
+        let settings = EngineSettings {
+            state_dir: state_dir.map(StateDir::new),
+            environment: "default".into(),
+            ..Default::default()
+        };
         let engine = Engine::start(applier.clone(), settings).unwrap_or_else(|e| panic!("{e}"));
         FakeSource { engine, applier, registry }
     }

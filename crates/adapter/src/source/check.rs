@@ -15,6 +15,7 @@ use crate::catalog::Catalog;
 use crate::dto::{ApiDto, EndpointDto, OperationDto};
 use crate::kind::EntityCounts;
 use crate::rejected::{EntityKind, Rejected};
+use crate::validate::ValidationSettings;
 
 /// The result of checking a directory: the APIs that would be served and every error.
 /// `errors` is empty when everything in the directory would apply.
@@ -68,16 +69,17 @@ pub struct ApiSummary {
     pub blocked: bool,
 }
 
-/// Loads `dir` as the file source would, without serving it. A directory that does not
-/// exist or cannot be read is reported as an error of the report.
-pub fn check_directory(dir: &Path) -> CheckReport {
+/// Loads `dir` as the file source would on a gateway configured as `settings` says, without
+/// serving it. A directory that does not exist or cannot be read is reported as an error of
+/// the report.
+pub fn check_directory(dir: &Path, settings: ValidationSettings) -> CheckReport {
     let directory = dir.display().to_string();
     let mut report = CheckReport { directory: directory.clone(), ..CheckReport::default() };
     let mut loader = DirectoryLoader::new(dir.to_owned());
     let loaded = check_is_directory(dir).and_then(|()| loader.load());
     match loaded {
         Ok(Load::Changed { document, revision }) => {
-            let mut catalog = Catalog::new();
+            let mut catalog = Catalog::with_settings(settings);
             let rejected = catalog.replace(&document);
             let built = SnapshotBuilder::new().build(&mut catalog, revision, 0, rejected);
             report.apis = built.snapshot.routes.apis().map(|api| ApiSummary::of(api)).collect();

@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::AUTHORIZATION;
 use http::{HeaderName, Method};
@@ -16,7 +15,7 @@ use super::endpoint::{cors, endpoints, same_endpoint};
 use super::error::{FieldError, Problem};
 use super::location::{Context, check_segment, vhosts};
 use super::text::{one_of, optional_name, required, text_list};
-use super::{Entity, UniqueKey, raw_str};
+use super::{Entity, UniqueKey, ValidationSettings, raw_str};
 use crate::dto::{ApiDto, OperationDto, Text};
 use crate::rejected::EntityKind;
 
@@ -40,7 +39,6 @@ impl TryFrom<ApiDto<'_>> for Api {
             .map_err(FieldError::at("lifecycleState"))?;
         let schemes = security_schemes(dto.security_schemes)?;
         let client_certificates = client_certificates(&id, dto.client_certificates, schemes)?;
-        let backend_jwt = backend_jwt(dto.backend_jwt.unwrap_or(false))?;
         let throttling_policy = optional_name(dto.throttling_policy, "throttlingPolicy")?;
         let base_paths = context.base_paths(&version, dto.is_default_version.unwrap_or(false));
         Ok(Api {
@@ -51,7 +49,7 @@ impl TryFrom<ApiDto<'_>> for Api {
             endpoints: endpoints(dto.endpoints)?,
             cors: dto.cors.map(cors).transpose().map_err(|e| e.within("cors"))?,
             operations: operations(dto.operations)?,
-            backend_jwt,
+            backend_jwt: dto.backend_jwt.unwrap_or(false),
             guard: ApiGuard { id, name, version, blocked, throttling_policy, schemes, base_paths, client_certificates },
             metrics: Default::default(),
         })
@@ -83,6 +81,15 @@ impl Entity for Api {
         std::iter::once(name).chain(paths).collect()
     }
 
+    /// `backendJwt`: without a signing key, an Api that asks for a backend JWT is refused,
+    /// never served without one.
+    fn check_settings(&self, settings: &ValidationSettings) -> Result<(), FieldError> {
+        match self.backend_jwt && !settings.backend_jwt_signer {
+            true => Err(FieldError::new("backendJwt", Problem::NoBackendJwtKey)),
+            false => Ok(()),
+        }
+    }
+
     fn check_policies(&self, known: &dyn Fn(PolicyKind, &str) -> bool) -> Result<(), FieldError> {
         check_api_policy(self.guard.throttling_policy.as_deref(), known).map_err(FieldError::at("throttlingPolicy"))?;
         client_certificates::check_policies(&self.guard.client_certificates, known)?;
@@ -104,26 +111,6 @@ impl Entity for Api {
             && self.backend_jwt == other.backend_jwt
             && self.operations.len() == other.operations.len()
             && self.operations.iter().zip(other.operations.iter()).all(|(a, b)| same_operation(a, b))
-    }
-}
-
-/// Whether the gateway signs backend JWTs (`[backend_jwt]` is configured). Set by the gateway
-/// once, before any source starts: the gateway's configuration is fixed for its lifetime, and
-/// a process-wide flag keeps this one rule out of every source's and the catalog's signature.
-static BACKEND_JWT_SIGNER: AtomicBool = AtomicBool::new(false);
-
-/// Tells validation whether `backendJwt: true` can be served (client.md, "Backend JWT"; model.md
-/// `backendJwt`: it needs `[backend_jwt]` in the gateway configuration).
-pub fn set_backend_jwt_signer(configured: bool) {
-    BACKEND_JWT_SIGNER.store(configured, Ordering::Relaxed);
-}
-
-/// `backendJwt`: without a signing key, an Api that asks for a backend JWT is refused, never
-/// served without one.
-fn backend_jwt(asked: bool) -> Result<bool, FieldError> {
-    match asked && !BACKEND_JWT_SIGNER.load(Ordering::Relaxed) {
-        true => Err(FieldError::new("backendJwt", Problem::NoBackendJwtKey)),
-        false => Ok(asked),
     }
 }
 

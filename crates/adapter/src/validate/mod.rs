@@ -13,6 +13,7 @@ mod error;
 mod key_manager;
 mod location;
 mod policy;
+mod settings;
 mod subscription;
 mod text;
 mod unknown;
@@ -24,11 +25,11 @@ use tollgate_enforcer::model::PolicyKind;
 use crate::dto::keys::decode_noting_unknown;
 use crate::rejected::EntityKind;
 
-pub use api::set_backend_jwt_signer;
 pub use endpoint::{MAX_CORS_MAX_AGE, MAX_RETRIES, MAX_TIMEOUT_MS};
 pub use error::{EntityError, FieldError, Problem};
 pub use key_manager::MAX_CLOCK_SKEW_SECONDS;
 pub use policy::MAX_UNIT_TIME;
+pub use settings::ValidationSettings;
 
 pub(crate) use policy::{policy_key, policy_kind};
 pub(crate) use unknown::document_errors as unknown_keys;
@@ -57,6 +58,11 @@ pub(crate) trait Entity: Sized + Send + Sync + 'static {
     /// Values that must be unique among the entities of this kind besides the key.
     fn unique_keys(&self) -> Vec<UniqueKey> {
         Vec::new()
+    }
+
+    /// Checks the rules that depend on the gateway's configuration.
+    fn check_settings(&self, _settings: &ValidationSettings) -> Result<(), FieldError> {
+        Ok(())
     }
 
     /// Checks every policy reference; `known(kind, name)` says whether the policy exists.

@@ -5,8 +5,9 @@ use crate::model::KeyType;
 use crate::principal::Principal;
 
 /// The claims of a backend JWT (client.md, "Backend JWT"). The application claims are absent
-/// when the principal has no application (a key manager without `validateSubscription`), and
-/// `tier` when it has no subscription.
+/// when the principal has no application (a key manager without `validateSubscription`);
+/// `tier` is the subscription's policy, else an accepted client certificate's (a certificate
+/// alone), else absent.
 #[derive(Debug, Serialize)]
 pub(super) struct BackendClaims<'a> {
     pub(super) iss: &'a str,
@@ -64,7 +65,7 @@ impl<'a> BackendClaims<'a> {
             application_name: application.map(|app| &*app.name),
             application_tier: application.map(|app| &*app.policy),
             subscriber: application.map(|app| &*app.owner),
-            tier: principal.subscription.as_deref().map(|sub| &*sub.policy),
+            tier: tier(principal),
             key_type: key_type_name(principal.key_type),
             end_user: &principal.subject,
         }
@@ -75,6 +76,11 @@ impl<'a> BackendClaims<'a> {
 /// Api's base paths.
 pub(super) fn api_context(api: &ApiGuard) -> &str {
     api.base_paths.first().map_or("", |path| &**path)
+}
+
+fn tier(principal: &Principal) -> Option<&str> {
+    let certificate = || principal.certificate.as_ref().map(|accepted| &*accepted.policy);
+    principal.subscription.as_deref().map(|sub| &*sub.policy).or_else(certificate)
 }
 
 fn key_type_name(key_type: KeyType) -> &'static str {

@@ -6,6 +6,7 @@ use moka::Expiry;
 
 use super::claims::api_context;
 use super::key::SigningKey;
+use crate::client_cert::Fingerprint;
 use crate::guard::ApiGuard;
 use crate::model::{Application, KeyType, Subscription};
 use crate::principal::Principal;
@@ -14,23 +15,37 @@ use crate::token::VerifiedCredential;
 /// Backend JWTs by (credential, Api id), bounded by weight (one unit per started KiB of JWT),
 /// each entry dropped when its JWT is due for renewal.
 ///
-/// The credential is identified by the address of its verification; an entry holds that
-/// verification, so no other credential can take the address while the entry lives.
+/// A verified credential is identified by the address of its verification; an entry holds that
+/// verification, so no other credential can take the address while the entry lives. A
+/// principal admitted by its client certificate alone is identified by the certificate's
+/// SHA-256.
 #[derive(Debug)]
 pub(super) struct MintedCache {
     cache: moka::sync::Cache<MintKey, Arc<Minted>, foldhash::fast::RandomState>,
 }
 
-/// (credential identity, Api id).
-type MintKey = (usize, Arc<str>);
+/// (holder, Api id).
+type MintKey = (Holder, Arc<str>);
+
+/// Whom a backend JWT describes, as the cache tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Holder {
+    /// A verified token or API key, by the address of its verification.
+    Credential(usize),
+    /// A client certificate admitted alone.
+    Certificate(Fingerprint),
+}
 
 /// One backend JWT with everything it was made from, so that a hit can tell whether it still
 /// describes the request: same signing key, same Api name/version/context, same application,
 /// subscription and key type (a snapshot may have changed them since).
 #[derive(Debug)]
 pub(super) struct Minted {
-    /// Held to keep the cache key's identity from being reused.
-    _credential: VerifiedCredential,
+    /// Held to keep a credential's identity (its address) from being reused.
+    _credential: Option<VerifiedCredential>,
+    /// The certificate tier's policy it was minted with (its `tier` claim for a certificate alone).
+    certificate_policy: Option<Arc<str>>,
+    subject: Arc<str>,
     pub(super) key: Arc<SigningKey>,
     api_name: Arc<str>,
     api_version: Arc<str>,
@@ -67,14 +82,14 @@ impl MintedCache {
         MintedCache { cache }
     }
 
-    pub(super) fn get(&self, credential: &VerifiedCredential, api: &ApiGuard) -> Option<Arc<Minted>> {
-        self.cache.get(&(credential.identity(), api.id.clone()))
+    pub(super) fn get(&self, holder: Holder, api: &ApiGuard) -> Option<Arc<Minted>> {
+        self.cache.get(&(holder, api.id.clone()))
     }
 
     /// Remembers `minted`, unless it is already due for renewal.
-    pub(super) fn insert(&self, credential: &VerifiedCredential, api: &ApiGuard, minted: Arc<Minted>) {
+    pub(super) fn insert(&self, holder: Holder, api: &ApiGuard, minted: Arc<Minted>) {
         if !minted.cache_ttl.is_zero() {
-            self.cache.insert((credential.identity(), api.id.clone()), minted);
+            self.cache.insert((holder, api.id.clone()), minted);
         }
     }
 
@@ -89,14 +104,15 @@ impl MintedCache {
 impl Minted {
     /// A minted JWT for `principal` on `api`, signed by `key`, due for renewal at `renew_at`.
     pub(super) fn new(
-        credential: VerifiedCredential,
         key: Arc<SigningKey>,
         (principal, api): (&Principal, &ApiGuard),
         header: HeaderValue,
         (now, renew_at): (u64, u64),
     ) -> Self {
         Minted {
-            _credential: credential,
+            _credential: principal.credential.clone(),
+            certificate_policy: certificate_policy(principal).cloned(),
+            subject: principal.subject.clone(),
             key,
             api_name: api.name.clone(),
             api_version: api.version.clone(),
@@ -117,9 +133,30 @@ impl Minted {
             && self.key_type == principal.key_type
             && same(&self.application, &principal.application)
             && same(&self.subscription, &principal.subscription)
+            && self.certificate_policy.as_ref() == certificate_policy(principal)
+            && self.subject == principal.subject
             && *self.api_name == *api.name
             && *self.api_version == *api.version
             && *self.api_context == *api_context(api)
+    }
+}
+
+// === impl Holder ===
+
+impl Holder {
+    /// The principal's verified credential, else the certificate that admitted it alone; `None`
+    /// for a principal with neither (tests, benches): nothing to cache under.
+    pub(super) fn of(principal: &Principal) -> Option<Holder> {
+        let certificate = || principal.certificate.as_ref().map(|accepted| Holder::Certificate(accepted.fingerprint));
+        principal.credential.as_ref().map(|credential| Holder::Credential(credential.identity())).or_else(certificate)
+    }
+}
+
+/// The policy of the certificate a principal was admitted with alone (it names the `tier`).
+fn certificate_policy(principal: &Principal) -> Option<&Arc<str>> {
+    match principal.credential {
+        Some(_) => None,
+        None => principal.certificate.as_ref().map(|accepted| &accepted.policy),
     }
 }
 

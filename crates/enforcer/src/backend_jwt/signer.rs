@@ -7,7 +7,7 @@ use jsonwebtoken::jwk::JwkSet;
 
 use super::claims::{BackendClaims, Issue};
 use super::key::SigningKey;
-use super::minted::{Minted, MintedCache, renewal};
+use super::minted::{Holder, Minted, MintedCache, renewal};
 use crate::clock::SharedClock;
 use crate::guard::ApiGuard;
 use crate::principal::Principal;
@@ -71,23 +71,24 @@ impl BackendJwtSigner {
         &self.settings.header
     }
 
-    /// The backend JWT for `principal` on `api`: from the cache when one minted earlier still
+    /// The backend JWT for `principal` on `api`: from the cache when one minted earlier for the
+    /// same credential (or, admitted by a client certificate alone, the same certificate) still
     /// describes them and was signed by the current key, else a new one (one signature). A
-    /// principal without a verified credential has nothing to cache under: minted every time.
+    /// principal with neither has nothing to cache under: minted every time.
     pub fn assertion(&self, principal: &Principal, api: &ApiGuard) -> Result<HeaderValue, BackendJwtError> {
         let now = self.clock.unix_seconds();
         let current = self.keys.load().current.clone();
-        let Some(credential) = &principal.credential else {
+        let Some(holder) = Holder::of(principal) else {
             return self.mint(principal, api, &current, now).map(|(header, _)| header);
         };
-        if let Some(hit) = self.minted.get(credential, api)
+        if let Some(hit) = self.minted.get(holder, api)
             && hit.serves(principal, api, &current, now)
         {
             return Ok(hit.header.clone());
         }
         let (header, renew_at) = self.mint(principal, api, &current, now)?;
-        let minted = Minted::new(credential.clone(), current, (principal, api), header.clone(), (now, renew_at));
-        self.minted.insert(credential, api, Arc::new(minted));
+        let minted = Minted::new(current, (principal, api), header.clone(), (now, renew_at));
+        self.minted.insert(holder, api, Arc::new(minted));
         Ok(header)
     }
 
@@ -122,8 +123,8 @@ impl BackendJwtSigner {
         self.keys.load().current.kid().clone()
     }
 
-    /// A new JWT and when it is due for renewal: `exp` is the earlier of the credential's
-    /// expiry and `ttl` from now.
+    /// A new JWT and when it is due for renewal: `exp` is the earliest of the credential's
+    /// expiry, the accepted client certificate's `notAfter` and `ttl` from now.
     fn mint(
         &self,
         principal: &Principal,
@@ -133,7 +134,8 @@ impl BackendJwtSigner {
     ) -> Result<(HeaderValue, u64), BackendJwtError> {
         let ttl_end = now.saturating_add(self.settings.ttl.as_secs());
         let credential_end = principal.credential.as_ref().and_then(|credential| credential.expires_at());
-        let expires_at = credential_end.map_or(ttl_end, |end| end.min(ttl_end));
+        let certificate_end = principal.certificate.as_ref().map(|accepted| accepted.not_after);
+        let expires_at = [credential_end, certificate_end].into_iter().flatten().fold(ttl_end, u64::min);
         let jti = format!("{:032x}", rand::random::<u128>());
         let issue = Issue { issuer: &self.settings.issuer, issued_at: now, expires_at, jti: &jti };
         let claims = BackendClaims::new(issue, principal, api);

@@ -1,6 +1,6 @@
-//! Key loading, claims, `exp`, rotation and the JWK Set, with principals made by hand (the
-//! cache, which needs a verified credential, is tested with the authenticator in
-//! `token/tests/backend_jwt.rs`).
+//! Key loading, claims, `exp`, rotation and the JWK Set, with principals made by hand, and the
+//! cache of a client certificate alone (the cache of a verified credential, which needs one, is
+//! tested with the authenticator in `token/tests/backend_jwt.rs`).
 
 #![allow(clippy::expect_used, reason = "tests: a broken fixture must fail loudly")]
 
@@ -62,6 +62,7 @@ fn principal(application: Option<Application>) -> Principal {
         application: application.map(Arc::new),
         key_manager: "km".into(),
         credential: None,
+        certificate: None,
     }
 }
 
@@ -182,4 +183,49 @@ fn rotating_to_the_same_key_changes_nothing() {
     let signer = signer(&pem, &clock);
     assert!(!signer.rotate(SigningKey::from_pem(pem.as_bytes(), None).expect("a key")));
     assert_eq!(signer.jwks().keys.len(), 1);
+}
+
+/// A principal admitted by client certificate `fingerprint` alone, valid until `not_after`.
+fn certificate_only(fingerprint: u8, not_after: u64) -> Principal {
+    let accepted = crate::client_cert::AcceptedCertificate {
+        api: "pizza-1".into(),
+        alias: "partner".into(),
+        policy: "Silver".into(),
+        fingerprint: crate::client_cert::Fingerprint([fingerprint; 32]),
+        not_after,
+    };
+    Principal { subject: "partner".into(), key_type: KeyType::Production, ..principal(None) }.with_certificate(accepted)
+}
+
+fn jti(signer: &BackendJwtSigner, principal: &Principal) -> Value {
+    let jwt = signer.assertion(principal, &api()).expect("a JWT");
+    verified(signer, jwt.to_str().unwrap_or_default())["jti"].clone()
+}
+
+#[test]
+fn a_certificate_alone_is_cached_per_certificate_and_api_until_its_renewal() {
+    let clock = ManualClock::at(NOW);
+    let signer = signer(&pem(&rcgen::PKCS_ECDSA_P256_SHA256), &clock);
+    let first = jti(&signer, &certificate_only(1, u64::MAX));
+    assert_eq!(jti(&signer, &certificate_only(1, u64::MAX)), first, "the same certificate: the same JWT");
+    assert_ne!(jti(&signer, &certificate_only(2, u64::MAX)), first, "another certificate: its own JWT");
+    clock.advance(Duration::from_secs(900 - 30));
+    assert_ne!(jti(&signer, &certificate_only(1, u64::MAX)), first, "renewed 30 s before its exp");
+}
+
+#[test]
+fn a_certificate_alones_jwt_ends_with_the_certificate_and_names_its_policy() {
+    let clock = ManualClock::at(NOW);
+    let signer = signer(&pem(&rcgen::PKCS_ECDSA_P256_SHA256), &clock);
+    let jwt = signer.assertion(&certificate_only(1, NOW + 100), &api()).expect("a JWT");
+    let claims = verified(&signer, jwt.to_str().unwrap_or_default());
+    assert_eq!(claims["exp"].as_u64(), Some(NOW + 100), "the certificate's notAfter before the ttl");
+    assert_eq!(claims["http://wso2.org/claims/tier"], "Silver");
+    assert_eq!(
+        (claims["sub"].clone(), claims["http://wso2.org/claims/enduser"].clone()),
+        ("partner".into(), "partner".into())
+    );
+    clock.advance(Duration::from_secs(100 - 25));
+    let renewed = signer.assertion(&certificate_only(1, NOW + 100), &api()).expect("a JWT");
+    assert_ne!(renewed, jwt, "renewed a quarter of its life before the certificate ends");
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
-use super::{ClientCertificate, ClientCertificates, PresentedChain, Validity};
+use super::{AcceptedCertificate, ClientCertificates, PresentedChain, Validity};
 
 /// At most this many certificates in a presented chain (end-entity and intermediates).
 pub(crate) const MAX_CHAIN_CERTIFICATES: usize = 8;
@@ -50,14 +50,15 @@ pub(super) struct Decided {
 // === impl ClientCertificates ===
 
 impl ClientCertificates {
-    /// The entry that accepts `chain` at `now` (Unix seconds). The first request of a
+    /// The certificate as the entry that accepts `chain` at `now` (Unix seconds) accepts it
+    /// (alias, policy, and the chain's identity and end of validity). The first request of a
     /// connection on this Api checks the chain; later ones reuse that outcome and only compare
     /// `now` with the validity it found.
-    pub fn accept<'c>(
-        self: &'c Arc<Self>,
+    pub fn accept(
+        self: &Arc<Self>,
         chain: &PresentedChain,
         now: u64,
-    ) -> Result<&'c ClientCertificate, CertificateRefusal> {
+    ) -> Result<AcceptedCertificate, CertificateRefusal> {
         let outcome = match chain.remembered(self) {
             Some(outcome) => outcome,
             None => self.decide(chain.certificates(), now).inspect(|outcome| {
@@ -66,7 +67,8 @@ impl ClientCertificates {
         };
         match outcome {
             Outcome::Accepted { entry, validity } if validity.contains(now) => {
-                self.entries.get(entry).ok_or(CertificateRefusal::NotListed)
+                let entry = self.entries.get(entry).ok_or(CertificateRefusal::NotListed)?;
+                Ok(entry.accepted(chain.fingerprint(), validity))
             }
             Outcome::Accepted { .. } => Err(CertificateRefusal::OutsideValidity),
             Outcome::Refused(refusal) => Err(refusal),

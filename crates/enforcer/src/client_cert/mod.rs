@@ -6,6 +6,7 @@
 //! client's signature); what is decided here is only whether the Api accepts that certificate.
 //! Chain building and signature checks are rustls-webpki's, X.509 reading is x509-parser's.
 
+mod accepted;
 mod decision;
 mod presented;
 
@@ -18,9 +19,10 @@ use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION, OID_SIG_ED25519,
 };
 
+pub use self::accepted::{AcceptedCertificate, Fingerprint};
 pub use self::decision::CertificateRefusal;
 pub use self::presented::PresentedChain;
-use crate::model::{Policy, Subscription, SubscriptionStatus};
+use crate::model::Policy;
 
 /// The largest `certificate` PEM an Api may list (a certificate is 1-2 KiB; RSA 8192, 4 KiB).
 pub const MAX_CERTIFICATE_PEM_BYTES: usize = 16 * 1024;
@@ -43,8 +45,11 @@ pub struct ClientCertificate {
     /// certificates it issues, directly or through intermediates the client sends.
     anchor: Option<TrustAnchor<'static>>,
     validity: Validity,
-    /// What requests made with this certificate count against: its `policy`, per Api and alias.
-    subscription: Arc<Subscription>,
+    /// The Api that lists it.
+    api: Arc<str>,
+    /// The `subscription` policy requests made with this certificate count against (the
+    /// certificate tier), per Api and alias.
+    policy: Arc<str>,
 }
 
 /// A certificate's validity period, in seconds since the Unix epoch.
@@ -87,9 +92,8 @@ impl ClientCertificates {
 /// adapter compares Apis to see whether a document changed).
 impl PartialEq for ClientCertificates {
     fn eq(&self, other: &Self) -> bool {
-        let same = |a: &ClientCertificate, b: &ClientCertificate| {
-            a.alias == b.alias && a.der == b.der && a.subscription.policy == b.subscription.policy
-        };
+        let same =
+            |a: &ClientCertificate, b: &ClientCertificate| a.alias == b.alias && a.der == b.der && a.policy == b.policy;
         self.entries.len() == other.entries.len()
             && self.entries.iter().zip(other.entries.iter()).all(|(a, b)| same(a, b))
     }
@@ -120,15 +124,8 @@ impl ClientCertificate {
             ),
             false => None,
         };
-        let policy = policy.unwrap_or(Policy::UNLIMITED);
-        let subscription = Subscription {
-            id: format!("client-certificate:{}.{api_id}:{alias}", api_id.len()).into(),
-            api_id: api_id.into(),
-            application_id: Arc::from(""),
-            policy: policy.into(),
-            status: SubscriptionStatus::Unblocked,
-        };
-        Ok(ClientCertificate { alias: alias.into(), der, anchor, validity, subscription: Arc::new(subscription) })
+        let policy = policy.unwrap_or(Policy::UNLIMITED).into();
+        Ok(ClientCertificate { alias: alias.into(), der, anchor, validity, api: api_id.into(), policy })
     }
 
     pub fn alias(&self) -> &Arc<str> {
@@ -137,7 +134,7 @@ impl ClientCertificate {
 
     /// The `policy` name (`Unlimited` when the entry named none).
     pub fn policy(&self) -> &Arc<str> {
-        &self.subscription.policy
+        &self.policy
     }
 
     /// Whether the certificate is a CA, and so also accepts the certificates it issues.
@@ -145,8 +142,15 @@ impl ClientCertificate {
         self.anchor.is_some()
     }
 
-    pub(crate) fn subscription(&self) -> &Arc<Subscription> {
-        &self.subscription
+    /// This entry's acceptance of the certificate `fingerprint`, on a chain valid for `validity`.
+    fn accepted(&self, fingerprint: Fingerprint, validity: Validity) -> AcceptedCertificate {
+        AcceptedCertificate {
+            api: self.api.clone(),
+            alias: self.alias.clone(),
+            policy: self.policy.clone(),
+            fingerprint,
+            not_after: u64::try_from(validity.not_after).unwrap_or(0),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rustls::pki_types::CertificateDer;
 
 use super::ClientCertificates;
+use super::accepted::Fingerprint;
 use super::decision::{Decided, Outcome};
 
 /// The chain of one connection (end-entity first), as rustls handed it over after the
@@ -13,6 +14,8 @@ use super::decision::{Decided, Outcome};
 #[derive(Debug)]
 pub struct PresentedChain {
     certificates: Box<[CertificateDer<'static>]>,
+    /// The end-entity certificate's identity, hashed once for the connection.
+    fingerprint: Fingerprint,
     /// The last decision, for the `clientCertificates` it was made against. HTTP/2 streams of
     /// one connection may share it; the lock is held only to copy the outcome in or out.
     last: Mutex<Option<Decided>>,
@@ -32,7 +35,13 @@ impl Eq for PresentedChain {}
 impl PresentedChain {
     /// `None` for an empty chain (the client sent no certificate).
     pub fn new(certificates: Vec<CertificateDer<'static>>) -> Option<Self> {
-        (!certificates.is_empty()).then(|| PresentedChain { certificates: certificates.into(), last: Mutex::new(None) })
+        let fingerprint = Fingerprint::of(certificates.first()?);
+        Some(PresentedChain { certificates: certificates.into(), fingerprint, last: Mutex::new(None) })
+    }
+
+    /// The SHA-256 of the end-entity certificate.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
     }
 
     /// The end-entity certificate first, then the intermediates as the client sent them.

@@ -85,7 +85,7 @@ fn accepted_alias(
     presented: &PresentedChain,
     now: u64,
 ) -> Result<String, CertificateRefusal> {
-    listed.accept(presented, now).map(|entry| entry.alias().to_string())
+    listed.accept(presented, now).map(|accepted| accepted.alias.to_string())
 }
 
 #[test]

@@ -82,8 +82,8 @@ impl RateLimiter {
         RateLimiter { shared: Arc::new(shared) }
     }
 
-    /// Checks every tier of the request, in client.md's order (api-level → burst → subscription
-    /// → application), and charges them only if all admit.
+    /// Checks every tier of the request, in order (api-level → certificate burst → certificate →
+    /// burst → subscription → application; the module doc has the table), and charges them only if all admit.
     ///
     /// - `Err(Rejection::RateLimited)`: the first tier in that order that refuses; no tier is
     ///   charged for the refused request (tiers are charged in order and given back on refusal).

@@ -8,9 +8,18 @@
 //! | --- | --- | --- | --- |
 //! | api-level | the API's `throttlingPolicy` | API | `api` 900800 |
 //! |  | else the operation's | API + resource | `resource` 900802 |
+//! | certificate burst | `burst` of an accepted client certificate's `policy` | API + certificate alias | `certificate-burst` 900804 |
+//! | certificate | the accepted client certificate's `policy` (a subscription policy) | API + certificate alias | `certificate` 900804 |
 //! | burst | `burst` of the subscription policy | subscription | `burst` 900804 |
 //! | subscription | the subscription's policy | subscription (= application + API) | `subscription` 900804 |
 //! | application | the application's policy | application + token subject | `application` 900803 |
+//!
+//! The certificate tiers apply whenever the Api accepted a client certificate for the request:
+//! alone (`mutualssl`), or alongside a passing token or API key (`mutualssl_mandatory`, both
+//! mandatory, or both presented under "neither mandatory"); the token's or key's subscription
+//! and application tiers then apply as well. They come right after the api-level tier because
+//! the certificate is examined first when authenticating and is shared by every credential sent
+//! with it, so the coarser per-client limit reports first.
 //!
 //! `secured: false` operations use the subscription policy `Unauthenticated` (and its burst,
 //! if overridden with one) keyed per API + client IP, and have no application tier.

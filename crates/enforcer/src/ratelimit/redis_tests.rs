@@ -176,6 +176,7 @@ fn subscriber(subscription: &str) -> Principal {
         subscription: Some(Arc::new(subscription)),
         key_manager: "km".into(),
         credential: None,
+        certificate: None,
     }
 }
 

@@ -13,6 +13,10 @@ pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 pub enum ThrottleLevel {
     Api,
     Resource,
+    /// The burst (spike arrest) of an accepted client certificate's `policy`.
+    CertificateBurst,
+    /// An accepted client certificate's `policy`, per Api and alias.
+    Certificate,
     Burst,
     Subscription,
     Application,
@@ -49,19 +53,25 @@ impl ThrottleLevel {
         match self {
             ThrottleLevel::Api => "api",
             ThrottleLevel::Resource => "resource",
+            ThrottleLevel::CertificateBurst => "certificate-burst",
+            ThrottleLevel::Certificate => "certificate",
             ThrottleLevel::Burst => "burst",
             ThrottleLevel::Subscription => "subscription",
             ThrottleLevel::Application => "application",
         }
     }
 
-    /// The contract's 429 code for this tier (burst counts as subscription).
+    /// The contract's 429 code for this tier (burst counts as subscription, and a client
+    /// certificate's `policy` is a subscription policy).
     pub fn code(self) -> &'static str {
         match self {
             ThrottleLevel::Api => "900800",
             ThrottleLevel::Resource => "900802",
             ThrottleLevel::Application => "900803",
-            ThrottleLevel::Subscription | ThrottleLevel::Burst => "900804",
+            ThrottleLevel::CertificateBurst
+            | ThrottleLevel::Certificate
+            | ThrottleLevel::Subscription
+            | ThrottleLevel::Burst => "900804",
         }
     }
 }
@@ -77,7 +87,8 @@ impl QuotaStatus {
     /// RateLimit: "subscription";r=0;t=42
     /// ```
     ///
-    /// The identifier is the tier (`api`, `resource`, `burst`, `subscription`, `application`),
+    /// The identifier is the tier (`api`, `resource`, `certificate-burst`, `certificate`,
+    /// `burst`, `subscription`, `application`),
     /// so it is always a valid token and never leaks configuration text. `q` is the quota, `w`
     /// the window in seconds, `r` the remaining quota, `t` the seconds until the whole quota is
     /// available again (both rounded up, `w` at least 1).
@@ -162,9 +173,11 @@ mod tests {
 
     #[test]
     fn codes_and_labels_match_the_contract() {
-        use ThrottleLevel::{Api, Application, Burst, Resource, Subscription};
-        let codes: Vec<_> = [Api, Resource, Burst, Subscription, Application].map(ThrottleLevel::code).into();
-        assert_eq!(codes, ["900800", "900802", "900804", "900804", "900803"]);
+        use ThrottleLevel::{Api, Application, Burst, Certificate, CertificateBurst, Resource, Subscription};
+        let all = [Api, Resource, CertificateBurst, Certificate, Burst, Subscription, Application];
+        let codes: Vec<_> = all.map(ThrottleLevel::code).into();
+        assert_eq!(codes, ["900800", "900802", "900804", "900804", "900804", "900804", "900803"]);
         assert_eq!(Burst.as_str(), "burst");
+        assert_eq!([CertificateBurst, Certificate].map(ThrottleLevel::as_str), ["certificate-burst", "certificate"]);
     }
 }

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
+use crate::client_cert::AcceptedCertificate;
 use crate::enforcement::Enforcement;
 use crate::enforcer::Access;
 use crate::model::{Policy, PolicyKind, Quota};
@@ -12,8 +13,14 @@ use crate::principal::Principal;
 use super::gcra::Rate;
 use super::throttled::ThrottleLevel;
 
-/// At most one api-level tier, burst, subscription and application.
-pub(super) const MAX_TIERS: usize = 4;
+/// At most one api-level tier, certificate burst, certificate, burst, subscription and
+/// application.
+pub(super) const MAX_TIERS: usize = 6;
+
+/// The levels of a subscription's burst and limit, and of a client certificate's.
+const SUBSCRIPTION_LEVELS: (ThrottleLevel, ThrottleLevel) = (ThrottleLevel::Burst, ThrottleLevel::Subscription);
+const CERTIFICATE_LEVELS: (ThrottleLevel, ThrottleLevel) =
+    (ThrottleLevel::CertificateBurst, ThrottleLevel::Certificate);
 
 /// The tiers that apply to one request, in contract order; `Unlimited` ones are left out.
 #[derive(Debug)]
@@ -44,6 +51,11 @@ pub(super) enum TierKey<'a> {
         api: &'a str,
         resource: &'a str,
     },
+    /// An accepted client certificate: per Api and accepting entry.
+    Certificate {
+        api: &'a str,
+        alias: &'a str,
+    },
     Subscription {
         subscription: &'a str,
     },
@@ -61,13 +73,20 @@ pub(super) enum TierKey<'a> {
 // === impl Plan ===
 
 impl<'a> Plan<'a> {
-    /// Resolves the tiers of client.md's order: api-level (the API's policy, else the
-    /// operation's), subscription burst, subscription, application. Without a subscription or
-    /// application (key managers that skip subscription validation), those tiers do not apply.
+    /// Resolves the tiers in order: api-level (the API's policy, else the operation's), the
+    /// accepted client certificate's burst and `policy`, subscription burst, subscription,
+    /// application (client.md's order, with the certificate right after the api-level tier: it
+    /// is checked first when authenticating and is shared by every credential sent with it).
+    /// Without a certificate, subscription or application (key managers that skip subscription
+    /// validation), those tiers do not apply.
     pub(super) fn new(data: &'a Enforcement, access: &Access<'a>, principal: Option<&'a Principal>) -> Self {
         let policies = Policies(data);
+        let (certificate_burst, certificate) = match principal.and_then(|principal| principal.certificate.as_ref()) {
+            Some(accepted) => policies.certificate(accepted),
+            None => (None, None),
+        };
         let (burst, subscription) = match caller(access, principal) {
-            Some((name, key)) => policies.subscription(name, key),
+            Some((name, key)) => policies.subscription(name, key, SUBSCRIPTION_LEVELS),
             None => (None, None),
         };
         let application = principal.and_then(|principal| {
@@ -75,7 +94,7 @@ impl<'a> Plan<'a> {
             let key = TierKey::Application { application: &app.id, subject: &principal.subject };
             policies.tier(ThrottleLevel::Application, PolicyKind::Application, &app.policy, key)
         });
-        Plan { tiers: [api_level(&policies, access), burst, subscription, application] }
+        Plan { tiers: [api_level(&policies, access), certificate_burst, certificate, burst, subscription, application] }
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Tier<'a>> {
@@ -106,6 +125,7 @@ impl TierKey<'_> {
         match self {
             TierKey::Api { api } => part(api),
             TierKey::Resource { api, resource } => [api, resource].into_iter().for_each(part),
+            TierKey::Certificate { api, alias } => [api, alias].into_iter().for_each(part),
             TierKey::Subscription { subscription } => part(subscription),
             TierKey::Anonymous { api, ip } => [api, &ip.to_string()].into_iter().for_each(part),
             TierKey::Application { application, subject } => [application, subject].into_iter().for_each(part),
@@ -152,12 +172,25 @@ impl<'a> Policies<'a> {
         Some(Tier::new(level, policy, policy.limit?, key))
     }
 
-    /// The burst and the subscription tiers of one subscription policy.
-    fn subscription(&self, name: &str, key: TierKey<'a>) -> (Option<Tier<'a>>, Option<Tier<'a>>) {
+    /// The burst and the limit tiers of one subscription policy, at `(burst, limit)` levels.
+    /// `Unlimited` (no limit, no burst) gives neither: no key is hashed or tracked for it.
+    fn subscription(
+        &self,
+        name: &str,
+        key: TierKey<'a>,
+        (burst_level, limit_level): (ThrottleLevel, ThrottleLevel),
+    ) -> (Option<Tier<'a>>, Option<Tier<'a>>) {
         let Some(policy) = self.get(PolicyKind::Subscription, name) else { return (None, None) };
-        let burst = policy.burst.map(|quota| Tier::new(ThrottleLevel::Burst, policy, quota, key));
-        let limit = policy.limit.map(|quota| Tier::new(ThrottleLevel::Subscription, policy, quota, key));
+        let burst = policy.burst.map(|quota| Tier::new(burst_level, policy, quota, key));
+        let limit = policy.limit.map(|quota| Tier::new(limit_level, policy, quota, key));
         (burst, limit)
+    }
+
+    /// The tiers of an accepted client certificate's `policy` (a subscription policy), counted
+    /// per Api and alias.
+    fn certificate(&self, accepted: &'a AcceptedCertificate) -> (Option<Tier<'a>>, Option<Tier<'a>>) {
+        let key = TierKey::Certificate { api: &accepted.api, alias: &accepted.alias };
+        self.subscription(&accepted.policy, key, CERTIFICATE_LEVELS)
     }
 }
 

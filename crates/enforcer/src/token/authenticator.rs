@@ -91,6 +91,7 @@ impl Authenticator {
             subscription: entitlement.subscription,
             key_manager: verified.key_manager().name.clone(),
             credential: Some(VerifiedCredential::new(verified)),
+            certificate: None,
         })
     }
 
@@ -120,6 +121,7 @@ impl Authenticator {
             subscription: Some(subscription.clone()),
             key_manager: verified.key_manager().name.clone(),
             credential: Some(VerifiedCredential::new(verified.clone())),
+            certificate: None,
         })
     }
 

@@ -22,6 +22,8 @@ use tollgate_router::server::ListenerSettings;
 use tollgate_router::tls::{CertPaths, SniCertPaths, Tls, TlsMetrics, TlsSettings};
 use tollgate_router::trace::{OtlpEndpoint, TracingSettings};
 
+use tollgate_adapter::validate::ValidationSettings;
+
 use super::error::{ConfigError, ConfigErrors, Origins};
 use super::{Config, LogFormat};
 
@@ -133,6 +135,12 @@ impl Settings {
             SourceSettings::ControlPlane(_) => SourceKind::ControlPlane,
             SourceSettings::Wso2Apim(_) => SourceKind::Wso2Apim,
         }
+    }
+
+    /// What this configuration lets the gateway serve, for validating definitions: the same
+    /// for a run and for `check`.
+    pub fn validation(&self) -> ValidationSettings {
+        ValidationSettings { backend_jwt_signer: self.backend_jwt.is_some() }
     }
 }
 

@@ -10,20 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 use tollgate_enforcer::backend_jwt::{BackendJwtSigner, SigningKey};
-use tollgate_router::file_events::is_change;
+use tollgate_router::file_events::{FileChanges, Watch};
 
 use crate::config::read_backend_jwt_pem;
 
 /// The file is also checked this often: well within the contract's 10 s without events.
 const POLL: Duration = Duration::from_secs(3);
-
-/// Writers replace a file in several steps: let a burst of events settle before reading.
-const SETTLE: Duration = Duration::from_millis(100);
 
 /// Watches `path` and rotates `signer` to each usable replacement. `pem` is what was loaded
 /// at start (a file still holding it is no change).
@@ -38,24 +32,13 @@ struct KeyFile {
 }
 
 async fn run(mut file: KeyFile, signer: Arc<BackendJwtSigner>) {
-    let (notify, mut events) = mpsc::channel(1);
-    // Dropping the watcher (when the task is aborted) stops its thread.
-    let _watcher = watch(&file.path, notify);
-    let mut ticks = tokio::time::interval(POLL);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    ticks.tick().await;
+    // The key's directory: a replacement is often a rename into it.
+    let dir = file.path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let mut changes = FileChanges::watch(&[dir], POLL, Watch::FileEvents, "the backend JWT key");
     loop {
+        changes.next().await;
         file.check(&signer).await;
-        tokio::select! {
-            _ = ticks.tick() => {}
-            Some(()) = events.recv() => settle(&mut events).await,
-        }
     }
-}
-
-async fn settle(events: &mut mpsc::Receiver<()>) {
-    tokio::time::sleep(SETTLE).await;
-    while events.try_recv().is_ok() {}
 }
 
 // === impl KeyFile ===
@@ -90,24 +73,4 @@ fn rotate(signer: &BackendJwtSigner, key: SigningKey) {
         true => tracing::info!(%kid, "backend JWT signing key replaced"),
         false => tracing::debug!(%kid, "backend JWT key file rewritten with the same key"),
     }
-}
-
-/// Watches the key's directory; `None` (with a warning) when file events are unavailable,
-/// leaving the periodic check.
-fn watch(path: &Path, events: mpsc::Sender<()>) -> Option<RecommendedWatcher> {
-    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let handler = move |event: notify::Result<Event>| {
-        // An error may mean lost events: look.
-        if event.as_ref().map_or(true, |event| is_change(event.kind)) {
-            // Full: a check is already pending. Closed: the task has ended.
-            let _ = events.try_send(());
-        }
-    };
-    let mut watcher = notify::recommended_watcher(handler)
-        .map_err(|error| tracing::warn!(%error, "cannot watch the backend JWT key; relying on the periodic check"))
-        .ok()?;
-    if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-        tracing::warn!(%error, dir = %dir.display(), "cannot watch; relying on the periodic check");
-    }
-    Some(watcher)
 }

@@ -186,9 +186,7 @@ async fn build(settings: &Settings) -> Result<Parts, Fatal> {
         Some(key) => Some(start_backend_jwt(key, clock.clone(), &mut background)?),
         None => None,
     };
-    // Before any source starts: an Api with backendJwt is served only with a signing key.
-    tollgate_adapter::validate::set_backend_jwt_signer(backend_jwt.is_some());
-    let started = start_source(&settings.source, applier).await?;
+    let started = start_source(&settings.source, applier, settings.validation()).await?;
     background.extend(started.tasks);
     let upstreams = Upstreams::new(settings.upstreams.clone()).map_err(|e| Fatal::Config(format!("upstream: {e}")))?;
     let access_log = match settings.log.access {

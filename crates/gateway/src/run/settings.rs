@@ -7,6 +7,8 @@ use tollgate_adapter::{
     Applier, ControlPlaneSource, Engine, EngineSettings, FileSource, Wso2Settings, Wso2Source, Wso2Status,
 };
 
+use tollgate_adapter::validate::ValidationSettings;
+
 use super::Fatal;
 use super::wso2_hub::start_event_hub;
 use crate::config::SourceSettings;
@@ -20,10 +22,15 @@ pub(super) struct Started {
 
 /// Loads the configuration once (so the gateway is ready when it starts serving) and starts
 /// following changes.
-pub(super) async fn start_source(source: &SourceSettings, applier: Arc<Applier>) -> Result<Started, Fatal> {
+pub(super) async fn start_source(
+    source: &SourceSettings,
+    applier: Arc<Applier>,
+    validation: ValidationSettings,
+) -> Result<Started, Fatal> {
     match source {
         SourceSettings::File { path } => {
-            let engine = Engine::start(applier, EngineSettings::default()).map_err(|e| thread_error(&e))?;
+            let settings = EngineSettings { validation, ..EngineSettings::default() };
+            let engine = Engine::start(applier, settings).map_err(|e| thread_error(&e))?;
             let source = FileSource::new(path, engine).map_err(|e| Fatal::Config(format!("source: {e}")))?;
             let source = Arc::new(source);
             source.load_once().map_err(|e| Fatal::Config(format!("source: {e}")))?;
@@ -38,21 +45,27 @@ pub(super) async fn start_source(source: &SourceSettings, applier: Arc<Applier>)
         SourceSettings::ControlPlane(settings) => {
             // Never waits for the network: the last-known-good state (if any) is served at
             // once, and the control plane is reached in the background.
-            let engine = Engine::start(applier, settings.engine_settings()).map_err(|e| thread_error(&e))?;
+            let engine_settings = EngineSettings { validation, ..settings.engine_settings() };
+            let engine = Engine::start(applier, engine_settings).map_err(|e| thread_error(&e))?;
             let mut source = ControlPlaneSource::new(settings.as_ref().clone(), engine)
                 .map_err(|e| Fatal::Config(format!("source: {e}")))?;
             source.load_state();
             let tasks = source.spawn().map_err(|e| Fatal::Runtime(format!("source: {e}")))?;
             Ok(Started { tasks: tasks.into_handles(), wso2: None })
         }
-        SourceSettings::Wso2Apim(settings) => start_wso2(settings, applier),
+        SourceSettings::Wso2Apim(settings) => start_wso2(settings, applier, validation),
     }
 }
 
 /// Like the control plane: the last-known-good state at once, API-M and the event hub in
 /// the background.
-fn start_wso2(settings: &Wso2Settings, applier: Arc<Applier>) -> Result<Started, Fatal> {
-    let engine = Engine::start(applier, settings.engine_settings()).map_err(|e| thread_error(&e))?;
+fn start_wso2(
+    settings: &Wso2Settings,
+    applier: Arc<Applier>,
+    validation: ValidationSettings,
+) -> Result<Started, Fatal> {
+    let engine_settings = EngineSettings { validation, ..settings.engine_settings() };
+    let engine = Engine::start(applier, engine_settings).map_err(|e| thread_error(&e))?;
     let mut source = Wso2Source::new(settings.clone(), engine).map_err(|e| Fatal::Config(format!("source: {e}")))?;
     source.load_state();
     let status = source.status().clone();

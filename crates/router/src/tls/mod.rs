@@ -124,7 +124,7 @@ impl Tls {
     /// Runs until aborted (`JoinHandle::abort`); dropping the handle detaches it, as with any
     /// tokio task. Must be called within a tokio runtime.
     pub fn spawn_reloader(&self, poll: Duration) -> JoinHandle<()> {
-        reloader::spawn(self.clone(), poll, reloader::Watch::FileEvents)
+        reloader::spawn(self.clone(), poll, crate::file_events::Watch::FileEvents)
     }
 
     /// The switch that makes new handshakes ask for a client certificate (off at first); the

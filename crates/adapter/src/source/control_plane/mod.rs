@@ -115,7 +115,11 @@ impl ControlPlaneSource {
 impl ControlPlaneSettings {
     /// What the engine behind this source needs: the state directory and the environment.
     pub fn engine_settings(&self) -> EngineSettings {
-        EngineSettings { state_dir: self.state_dir.clone().map(StateDir::new), environment: self.environment.clone() }
+        EngineSettings {
+            state_dir: self.state_dir.clone().map(StateDir::new),
+            environment: self.environment.clone(),
+            ..EngineSettings::default()
+        }
     }
 }
 

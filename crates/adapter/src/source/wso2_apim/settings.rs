@@ -68,6 +68,7 @@ impl Wso2Settings {
         EngineSettings {
             state_dir: self.state_dir.clone().map(StateDir::new),
             environment: self.environments.join("|"),
+            ..EngineSettings::default()
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use super::keys::expiry_gauges;
 use super::*;
+use crate::file_events::Watch;
 use crate::tls::catalog::Refresh;
-use crate::tls::reloader::{self, Watch};
+use crate::tls::reloader;
 use crate::tls::{SniCertPaths, TlsError, TlsMetrics, TlsSettings};
 
 /// How long a reloader gets to notice a change before the test fails.

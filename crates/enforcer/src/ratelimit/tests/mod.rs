@@ -18,6 +18,8 @@ use crate::presented::Presented;
 use crate::principal::Principal;
 use crate::rejection::Rejection;
 
+mod certificate;
+
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// One API with one operation, a caller, and a limiter on a manual clock.
@@ -66,6 +68,7 @@ fn principal(subscription_policy: &str, application_policy: &str, subject: &str)
         subscription: Some(Arc::new(subscription)),
         key_manager: "km".into(),
         credential: None,
+        certificate: None,
     }
 }
 
