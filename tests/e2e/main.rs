@@ -14,6 +14,7 @@ mod files_wso2;
 mod forwarding;
 mod framing;
 mod keep_alive;
+mod lean_http1;
 mod lifecycle;
 mod operations;
 mod rate_limits;

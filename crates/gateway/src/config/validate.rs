@@ -107,6 +107,7 @@ pub fn validate(config: &Config, origins: &Origins) -> Result<Settings, ConfigEr
             max_header_bytes: listener.max_header_bytes,
             max_header_count: listener.max_header_count,
             http2_max_concurrent_streams: listener.http2_max_concurrent_streams,
+            ..ListenerSettings::default()
         },
         pipeline: PipelineSettings {
             max_header_bytes: listener.max_header_bytes,

@@ -97,7 +97,20 @@ impl Pipeline {
     /// Answers one request. Never fails: every problem becomes the contract's error response.
     pub async fn handle(&self, request: Request<Incoming>, connection: Connection) -> Response<ResponseBody> {
         let (parts, body) = request.into_parts();
-        let request = Request::from_parts(parts, ());
+        self.answer(Request::from_parts(parts, ()), Some(body), connection).await
+    }
+
+    /// Answers a request that has no body: the lean HTTP/1.1 server path serves only those.
+    pub async fn handle_bodiless(&self, request: Request<()>, connection: Connection) -> Response<ResponseBody> {
+        self.answer(request, None, connection).await
+    }
+
+    async fn answer(
+        &self,
+        request: Request<()>,
+        body: Option<Incoming>,
+        connection: Connection,
+    ) -> Response<ResponseBody> {
         let mut body = PendingBody::new(&request, body);
         let mut exchange = Exchange::begin(&request, connection, self.access_log.is_some(), &self.tracer);
         let (response, answered_itself) = match self.serve(request, &mut body, &mut exchange).await {

@@ -48,11 +48,11 @@ enum Unsettled {
 // === impl PendingBody ===
 
 impl PendingBody {
-    pub(super) fn new<B>(head: &Request<B>, body: Incoming) -> Self {
+    pub(super) fn new<B>(head: &Request<B>, body: Option<Incoming>) -> Self {
         let expects_continue =
             head.headers().get(EXPECT).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let http1 = head.version() <= Version::HTTP_11;
-        PendingBody { body: Some(body), http1, expects_continue, forwarded_unknown: false }
+        PendingBody { body, http1, expects_continue, forwarded_unknown: false }
     }
 
     /// The body, for the upstream request.

@@ -6,6 +6,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::header::CONNECTION;
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -21,6 +22,7 @@ use super::Shutdown;
 use super::activity::{Activity, Expired};
 use super::client_io::ClientIo;
 use super::framing::{Observed, Verdicts};
+use super::lean::{Ended, LeanHttp1, Rewind};
 use super::protocols::Protocols;
 use super::response::ServedBody;
 use super::streams::SendProgress;
@@ -89,6 +91,29 @@ impl Served {
         let send_timeouts = self.errors.send_timeout.clone();
         let io = ClientIo::new(io, activity.clone(), self.protocols.send_timeout, send_timeouts);
         let peer = connection.peer;
+        let io = match (wire, self.protocols.lean) {
+            (Wire::Http1 | Wire::Either, Some(limits)) => {
+                let lean = LeanHttp1 {
+                    pipeline: &self.pipeline,
+                    connection: &connection,
+                    activity: &activity,
+                    deadlines: self.protocols.deadlines,
+                    limits,
+                    shutdown: self.shutdown.clone(),
+                    header_timeouts: self.errors.header_timeout.clone(),
+                };
+                // Boxed, as hyper's connection below: it is freed when hyper takes over.
+                match Box::pin(lean.serve(io)).await {
+                    Ok(Ended::HandedOver(io)) => io,
+                    Ok(Ended::Closed) => return,
+                    Err(error) => {
+                        tracing::debug!(%peer, %error, "connection ended with an error");
+                        return;
+                    }
+                }
+            }
+            (Wire::Http1 | Wire::Either | Wire::Http2, _) => Rewind::new(Bytes::new(), io),
+        };
         // One boxed future of the wire's kind: awaited in place, the three kinds would each
         // take room in every connection's task (about 10 KiB more per connection).
         let served: Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> = match wire {

@@ -10,6 +10,7 @@ mod activity;
 mod client_io;
 mod connection;
 mod framing;
+mod lean;
 mod protocols;
 mod response;
 mod shutdown;
@@ -47,6 +48,10 @@ pub struct ListenerSettings {
     /// more (1024) so the pipeline can answer 431 with the contract's body.
     pub max_header_count: usize,
     pub http2_max_concurrent_streams: u32,
+    /// HTTP/1.1 connections start on the lean path (`lean`), which serves bodiless requests
+    /// itself and hands the connection to hyper at the first other one; off, hyper serves
+    /// every HTTP/1.1 request.
+    pub lean_http1: bool,
 }
 
 /// A bound client listener, ready to serve.
@@ -68,6 +73,7 @@ impl Default for ListenerSettings {
             max_header_bytes: 64 * 1024,
             max_header_count: 100,
             http2_max_concurrent_streams: 100,
+            lean_http1: true,
         }
     }
 }

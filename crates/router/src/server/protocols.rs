@@ -8,6 +8,7 @@ use hyper_util::server::conn::auto;
 
 use super::ListenerSettings;
 use super::activity::Deadlines;
+use super::lean::HeadLimits;
 use super::streams::StreamExecutor;
 use crate::metrics::ConnectionErrors;
 
@@ -20,6 +21,8 @@ pub(super) struct Protocols {
     pub(super) either: auto::Builder<StreamExecutor>,
     pub(super) deadlines: Deadlines,
     pub(super) send_timeout: Duration,
+    /// Set when HTTP/1.1 connections start on the lean path: how much of a head it reads.
+    pub(super) lean: Option<HeadLimits>,
 }
 
 // Macros rather than functions: hyper's builders and hyper-util's auto sub-builders are
@@ -61,7 +64,12 @@ impl Protocols {
         let mut http2 = http2::Builder::new(executor);
         http2_settings!(http2, settings);
         let deadlines = Deadlines { idle: settings.idle_timeout, head: settings.header_read_timeout };
-        Protocols { http1, http2, either, deadlines, send_timeout: settings.send_timeout }
+        // The lean path reads what hyper would, and one field more than the contract's limit
+        // so the pipeline answers 431; longer heads go to hyper.
+        let lean = settings
+            .lean_http1
+            .then(|| HeadLimits { bytes: buffer_size(settings), fields: settings.max_header_count + 1 });
+        Protocols { http1, http2, either, deadlines, send_timeout: settings.send_timeout, lean }
     }
 }
 
