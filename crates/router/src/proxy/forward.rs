@@ -24,6 +24,9 @@ pub struct ForwardHeaders<'a> {
     /// Gateway-asserted headers (e.g. `X-Tollgate-Application-Id`), set after every incoming
     /// copy of their names (and of any `x-tollgate-*` header) was removed.
     pub identity: &'a [(HeaderName, HeaderValue)],
+    /// While `[backend_jwt]` is configured: the header backend JWTs travel in (every client
+    /// copy is removed) and this request's JWT, when it has one (client.md, "Backend JWT").
+    pub backend_jwt: Option<(&'a HeaderName, Option<&'a HeaderValue>)>,
 }
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
@@ -56,6 +59,7 @@ pub struct Asserted(Vec<(HeaderName, HeaderValue)>);
 ///   `X-Forwarded-Proto`, `X-Forwarded-Host` (none when `host` is `None`), `X-Request-ID`,
 ///   and `identity`; incoming copies of these names and every `x-tollgate-*` header go.
 /// - The credential headers go (the bearer token's and the API key's).
+/// - With `backend_jwt`: see [`replace_backend_jwt`].
 pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) -> Asserted {
     let upgrade = is_websocket_upgrade(version, headers);
     let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
@@ -70,7 +74,11 @@ pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &
     }
     asserted.push((X_REQUEST_ID, fwd.request_id.clone()));
     asserted.extend(fwd.identity.iter().cloned());
-    Asserted(asserted)
+    let mut asserted = Asserted(asserted);
+    if let Some((header, jwt)) = fwd.backend_jwt {
+        replace_backend_jwt(headers, &mut asserted, header, jwt.cloned());
+    }
+    asserted
 }
 
 /// The request headers that never reach the upstream besides the hop-by-hop ones: `Host`,
@@ -91,7 +99,7 @@ fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<
 /// The backend JWT (client.md, "Backend JWT"): every client copy of `header` is removed, and
 /// `jwt`, when the request has one, is asserted in its place. Called for every request while
 /// `[backend_jwt]` is configured, whatever the Api.
-pub fn replace_backend_jwt(
+pub(super) fn replace_backend_jwt(
     headers: &mut HeaderMap,
     asserted: &mut Asserted,
     header: &HeaderName,
@@ -104,7 +112,7 @@ pub fn replace_backend_jwt(
 /// The W3C Trace Context headers the upstream receives instead of the client's: the client's
 /// `tracestate` (when its `traceparent` was valid), asserted here, and a `traceparent` that the
 /// proxy sets per attempt (see [`Asserted::set`]).
-pub fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
+pub(super) fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
     headers.remove(TRACEPARENT);
     headers.remove(TRACESTATE);
     if let Some(tracestate) = trace.tracestate() {
