@@ -200,7 +200,7 @@ impl Pipeline {
                 request_id: asserting.request_id,
                 credential_header: schemes.oauth2.then_some(credential_header),
                 api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
-                identity: &identity,
+                identity: identity.as_slice(),
                 backend_jwt: self.backend_jwt.as_ref().map(|signer| (signer.header(), jwt.as_ref())),
             },
             sent: tokio::time::Instant::now(),

@@ -23,6 +23,7 @@ pub(super) struct Attempts<'e> {
 }
 
 /// How one attempt ended.
+#[expect(clippy::large_enum_variant, reason = "an answer is the common outcome: boxing it would allocate per request")]
 enum Outcome {
     Answered(Response<UpstreamBody>),
     /// The target could not be connected to; the next one may be tried.

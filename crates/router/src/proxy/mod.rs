@@ -14,6 +14,7 @@
 //! a request with a body is sent once and never retried. A WebSocket upgrade is proxied as
 //! one: on a `101` the two upgraded connections are spliced by a background task.
 
+mod asserted;
 mod attempt;
 mod body;
 mod clients;
@@ -27,11 +28,12 @@ mod transport;
 mod upgrade;
 mod upstreams;
 
+pub use asserted::Asserted;
 pub use body::{RequestBody, UpstreamBody, UpstreamBodyError};
 pub use error::ProxyError;
 #[cfg(test)]
 use forward::replace_backend_jwt;
-pub use forward::{Asserted, ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
+pub use forward::{ForwardHeaders, client_ip_value, prepare_request_headers, prepare_response_headers};
 pub use lean::decode_response;
 pub use pause::BodyPaused;
 pub(crate) use transport::TargetTransport;

@@ -23,8 +23,8 @@ use http::{HeaderMap, Method, Request, Response, Uri};
 use hyper_util::client::legacy;
 use tokio::sync::oneshot;
 
+use super::asserted::Asserted;
 use super::body::{AttemptBody, ClientBodyError, RequestBody, UpstreamBody};
-use super::forward::Asserted;
 use super::lean::{LeanError, LeanPool, LeanRequest, OriginForm};
 use super::pool::{Http1Pool, PoolError};
 use super::upstreams::{UpstreamClient, UpstreamPath};
