@@ -28,9 +28,8 @@ type Received = ([u8; 16], usize);
 /// Requests counted (after two that connect and warm the buffers up).
 const REQUESTS: usize = 50;
 /// Allocations a request may make: the response's header map (its index table and its
-/// entries) and the attempt's `traceparent` value. See benches/README.md, "Performance
-/// step 2", for what was cut.
-const BUDGET_PER_REQUEST: u64 = 3;
+/// entries). See benches/README.md, "Performance step 2", for what was cut.
+const BUDGET_PER_REQUEST: u64 = 2;
 /// Allocations the whole run may make besides: buffers that still grow once or twice.
 const RUN_SLACK: u64 = 3;
 

@@ -2,16 +2,15 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::trace::TRACEPARENT;
+use crate::trace::{TRACEPARENT, TraceparentValue};
 
 pub(super) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub(super) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 pub(super) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 pub(super) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The names [`Asserted::iter`] lends out (statics: a `const` would be a temporary).
+/// The names [`Asserted::iter`] lends out (a static: a `const` would be a temporary).
 static FORWARDING_NAMES: [HeaderName; 4] = [X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_REQUEST_ID];
-static TRACEPARENT_NAME: HeaderName = TRACEPARENT;
 
 /// The headers the gateway asserts on a forwarded request, sent after the client's own
 /// (from which [`prepare_request_headers`](super::prepare_request_headers) removed every
@@ -20,7 +19,8 @@ static TRACEPARENT_NAME: HeaderName = TRACEPARENT;
 /// `traceparent`.
 ///
 /// The headers every request carries have fields of their own, so that a request asserting
-/// nothing else allocates nothing here.
+/// nothing else allocates nothing here; `traceparent` is kept as its bytes, which the lean
+/// exchange writes as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Asserted {
     forwarded_for: Option<HeaderValue>,
@@ -30,7 +30,7 @@ pub struct Asserted {
     /// Identity headers, the backend JWT, `tracestate`.
     others: Vec<(HeaderName, HeaderValue)>,
     /// Set per attempt.
-    traceparent: Option<HeaderValue>,
+    traceparent: Option<TraceparentValue>,
 }
 
 // === impl Asserted ===
@@ -54,6 +54,16 @@ impl Asserted {
         }
     }
 
+    /// Sets this attempt's `traceparent`, replacing the previous attempt's.
+    pub(super) fn set_traceparent(&mut self, value: TraceparentValue) {
+        self.traceparent = Some(value);
+    }
+
+    /// This attempt's `traceparent`, sent after every other asserted header.
+    pub(super) fn traceparent(&self) -> Option<&[u8]> {
+        self.traceparent.as_ref().map(TraceparentValue::as_bytes)
+    }
+
     /// Sets the asserted header `name` to `value`, replacing an earlier one.
     pub fn set(&mut self, name: HeaderName, value: HeaderValue) {
         if let Some(field) = self.field_mut(&name) {
@@ -71,11 +81,11 @@ impl Asserted {
         self.others.extend(headers);
     }
 
+    /// The asserted headers but `traceparent` (see [`Asserted::traceparent`]).
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         let values = [&self.forwarded_for, &self.forwarded_proto, &self.forwarded_host, &self.request_id];
         let first = FORWARDING_NAMES.iter().zip(values).filter_map(|(name, value)| Some((name, value.as_ref()?)));
-        let traceparent = self.traceparent.as_ref().map(|value| (&TRACEPARENT_NAME, value));
-        first.chain(self.others.iter().map(|(name, value)| (name, value))).chain(traceparent)
+        first.chain(self.others.iter().map(|(name, value)| (name, value)))
     }
 
     /// Appends the asserted headers to `headers`.
@@ -83,6 +93,9 @@ impl Asserted {
         headers.reserve(self.others.len() + 5);
         for (name, value) in self.iter() {
             headers.append(name.clone(), value.clone());
+        }
+        if let Some(traceparent) = &self.traceparent {
+            headers.append(TRACEPARENT, traceparent.to_header_value());
         }
     }
 
@@ -92,7 +105,6 @@ impl Asserted {
             _ if *name == X_FORWARDED_PROTO => Some(&mut self.forwarded_proto),
             _ if *name == X_FORWARDED_HOST => Some(&mut self.forwarded_host),
             _ if *name == X_REQUEST_ID => Some(&mut self.request_id),
-            _ if *name == TRACEPARENT => Some(&mut self.traceparent),
             _ => None,
         }
     }
@@ -101,42 +113,42 @@ impl Asserted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::{SpanId, TraceId, Traceparent};
 
-    fn names(asserted: &Asserted) -> Vec<&str> {
-        asserted.iter().map(|(name, _)| name.as_str()).collect()
+    fn traceparent() -> TraceparentValue {
+        Traceparent::value(&TraceId::random(), &SpanId::random(), false)
     }
 
     #[test]
-    fn forwarding_headers_come_first_and_traceparent_last() {
+    fn forwarding_headers_come_first_then_the_others_in_order() {
         let value = HeaderValue::from_static("v");
         let mut asserted = Asserted::forwarding(value.clone(), "https", None, value.clone());
-        asserted.set(TRACEPARENT, value.clone());
+        asserted.set_traceparent(traceparent());
         asserted.extend([(HeaderName::from_static("x-tollgate-key-type"), value.clone())]);
         asserted.set(HeaderName::from_static("tracestate"), value);
+        let names: Vec<_> = asserted.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
-            names(&asserted),
-            [
-                "x-forwarded-for",
-                "x-forwarded-proto",
-                "x-request-id",
-                "x-tollgate-key-type",
-                "tracestate",
-                "traceparent"
-            ]
+            names,
+            ["x-forwarded-for", "x-forwarded-proto", "x-request-id", "x-tollgate-key-type", "tracestate"]
         );
+        let mut headers = HeaderMap::new();
+        asserted.append_to(&mut headers);
+        assert_eq!(headers.len(), 6, "and the traceparent");
     }
 
     #[test]
     fn set_replaces_an_earlier_value() {
         let mut asserted = Asserted::default();
-        for value in ["first", "second"] {
-            asserted.set(TRACEPARENT, HeaderValue::from_static(value));
+        let (first, second) = (traceparent(), traceparent());
+        for (value, traceparent) in [("first", first), ("second", second)] {
+            asserted.set_traceparent(traceparent);
             asserted.set(HeaderName::from_static("x-user"), HeaderValue::from_static(value));
         }
         let mut headers = HeaderMap::new();
         asserted.append_to(&mut headers);
         assert_eq!(headers.len(), 2);
-        assert_eq!(headers.get(TRACEPARENT).map(HeaderValue::as_bytes), Some(&b"second"[..]));
+        assert_eq!(headers.get(TRACEPARENT).map(HeaderValue::as_bytes), Some(second.as_bytes()));
+        assert_eq!(asserted.traceparent(), Some(second.as_bytes()));
         assert_eq!(headers.get("x-user").map(HeaderValue::as_bytes), Some(&b"second"[..]));
     }
 }

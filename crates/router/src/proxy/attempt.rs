@@ -9,7 +9,7 @@ use super::error::{Cause, ProxyError};
 use super::transport::{Outgoing, SendError};
 use super::upstreams::{Forwarded, Upstreams};
 use crate::api::{Endpoint, Target};
-use crate::trace::{Attempt, RequestTrace, TRACEPARENT};
+use crate::trace::{Attempt, RequestTrace};
 
 /// One request's attempts at an endpoint's targets: which target is next, whether a failure
 /// may be retried, and the deadline for the response head. How each attempt is carried is
@@ -111,7 +111,7 @@ impl<'e> Attempts<'e> {
     fn start_attempt(&mut self, trace: &mut RequestTrace, target: &Target) -> Attempt {
         let port = target.authority.port_u16().unwrap_or(if target.scheme == Scheme::HTTPS { 443 } else { 80 });
         let (attempt, traceparent) = trace.start_attempt(target.authority.host(), port);
-        self.request.asserted.set(TRACEPARENT, traceparent);
+        self.request.asserted.set_traceparent(traceparent);
         attempt
     }
 

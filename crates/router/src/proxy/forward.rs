@@ -100,7 +100,7 @@ pub(super) fn replace_backend_jwt(
 
 /// The W3C Trace Context headers the upstream receives instead of the client's: the client's
 /// `tracestate` (when its `traceparent` was valid), asserted here, and a `traceparent` that the
-/// proxy sets per attempt (see [`Asserted::set`]).
+/// proxy sets per attempt.
 pub(super) fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
     headers.remove(TRACEPARENT);
     headers.remove(TRACESTATE);
