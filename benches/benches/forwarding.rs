@@ -47,6 +47,7 @@ fn forwarding(c: &mut Criterion) {
         credential_header: Some(&AUTHORIZATION),
         api_key_header: None,
         identity: &identity,
+        backend_jwt: None,
     };
     let headers = client_headers();
     c.bench_function("forwarding/prepare_request_headers", |b| {

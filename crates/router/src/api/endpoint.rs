@@ -5,6 +5,10 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme, Uri};
 use http::{HeaderValue, StatusCode};
 
+use crate::proxy::TargetTransport;
+#[cfg(test)]
+use crate::proxy::TargetWire;
+
 /// An API's upstreams: production, sandbox, or both (at least one; the adapter checked).
 #[derive(Debug, Default)]
 pub struct Endpoints {
@@ -71,6 +75,9 @@ pub struct Target {
     /// The `Host` header an HTTP/1.1 request to this target carries: the authority, without
     /// the scheme's default port.
     pub host: HeaderValue,
+    /// How requests reach this target: decided by its scheme and its endpoint's settings when
+    /// the endpoint is built, bound to the gateway's clients by the first request.
+    pub(crate) transport: TargetTransport,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +103,10 @@ impl Endpoints {
 
 impl Endpoint {
     /// `targets` must be non-empty (the adapter checked).
-    pub fn new(targets: Vec<Target>, strategy: Strategy, settings: EndpointSettings) -> Self {
+    pub fn new(mut targets: Vec<Target>, strategy: Strategy, settings: EndpointSettings) -> Self {
+        for target in &mut targets {
+            target.transport = TargetTransport::new(&target.scheme, settings.protocol, settings.connect_timeout);
+        }
         Endpoint { targets: targets.into(), strategy, settings, cursor: AtomicUsize::new(0) }
     }
 
@@ -141,7 +151,15 @@ impl Target {
         }
         let path = parts.path_and_query.as_ref().map_or("", |pq| pq.path()).trim_end_matches('/');
         let host = host_header(&scheme, &authority).ok_or(TargetError::NotAbsolute)?;
-        Ok(Target { scheme, authority, path: path.into(), url: url.into(), host })
+        let defaults = EndpointSettings::default();
+        let transport = TargetTransport::new(&scheme, defaults.protocol, defaults.connect_timeout);
+        Ok(Target { scheme, authority, path: path.into(), url: url.into(), host, transport })
+    }
+
+    /// The protocol this target is spoken to in (see [`Endpoint::new`]).
+    #[cfg(test)]
+    pub(crate) fn wire(&self) -> TargetWire {
+        self.transport.wire()
     }
 
     /// The upstream URI for a request: this target's path + `rest` (the normalised request
@@ -232,6 +250,19 @@ mod tests {
         assert_eq!(Target::parse("/relative"), Err(TargetError::NotAbsolute));
         assert_eq!(Target::parse("ftp://h/x"), Err(TargetError::Scheme));
         assert_eq!(Target::parse("http://h/x?y=1"), Err(TargetError::Query));
+    }
+
+    #[test]
+    fn each_target_is_spoken_to_as_its_scheme_and_endpoint_say() {
+        let targets = || vec![target("http://a"), target("https://b")];
+        let auto = Endpoint::new(targets(), Strategy::LoadBalance, EndpointSettings::default());
+        let wires: Vec<_> = auto.targets.iter().map(Target::wire).collect();
+        assert_eq!(wires, [TargetWire::PlainHttp1, TargetWire::Tls]);
+        let settings = EndpointSettings { protocol: UpstreamProtocol::Http2, ..EndpointSettings::default() };
+        let http2 = Endpoint::new(targets(), Strategy::LoadBalance, settings);
+        let wires: Vec<_> = http2.targets.iter().map(Target::wire).collect();
+        assert_eq!(wires, [TargetWire::PlainHttp2, TargetWire::TlsHttp2]);
+        assert_ne!(auto.targets[0], http2.targets[0], "spoken to differently, so not the same target");
     }
 
     #[test]

@@ -36,6 +36,15 @@ pub struct Connection {
     pub client_certificate: Option<Arc<PresentedChain>>,
 }
 
+/// What the gateway asserts about a request's client to its upstream.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClientFacts<'a> {
+    pub(super) client_ip: &'a HeaderValue,
+    pub(super) proto: &'static str,
+    pub(super) host: Option<&'a HeaderValue>,
+    pub(super) request_id: &'a HeaderValue,
+}
+
 /// What the request path learns about one request, for its response headers, the access
 /// log and the metrics.
 #[derive(Debug)]
@@ -118,10 +127,6 @@ impl Exchange {
         }
     }
 
-    pub(super) fn original_host(&self) -> Option<&HeaderValue> {
-        self.original_host.as_ref()
-    }
-
     pub(super) fn connection(&self) -> &Connection {
         &self.connection
     }
@@ -134,18 +139,6 @@ impl Exchange {
         self.connection.peer.ip()
     }
 
-    pub(super) fn client_ip_value(&self) -> &HeaderValue {
-        &self.connection.client_ip_value
-    }
-
-    pub(super) fn proto(&self) -> &'static str {
-        self.connection.proto()
-    }
-
-    pub(super) fn request_id(&self) -> &HeaderValue {
-        &self.request_id
-    }
-
     pub(super) fn matched(&mut self, api: &Arc<Api>) {
         self.api = Some(api.clone());
     }
@@ -156,12 +149,15 @@ impl Exchange {
         self.trace.routed(route.base_path, route.operation.template.as_str());
     }
 
-    pub(super) fn trace(&self) -> &RequestTrace {
-        &self.trace
-    }
-
-    pub(super) fn trace_mut(&mut self) -> &mut RequestTrace {
-        &mut self.trace
+    /// What forwarding reads of this exchange, and the trace its attempts join.
+    pub(super) fn forwarding(&mut self) -> (ClientFacts<'_>, &mut RequestTrace) {
+        let facts = ClientFacts {
+            client_ip: &self.connection.client_ip_value,
+            proto: self.connection.proto(),
+            host: self.original_host.as_ref(),
+            request_id: &self.request_id,
+        };
+        (facts, &mut self.trace)
     }
 
     pub(super) fn admitted(&mut self, admission: &Admission) {

@@ -7,11 +7,9 @@ mod exchange;
 mod request;
 mod unread;
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use http::{HeaderName, Request, Response};
 use hyper::body::Incoming;
+use std::sync::Arc;
 use tollgate_enforcer::backend_jwt::{BackendJwtError, BackendJwtSigner};
 use tollgate_enforcer::{Access, Admission, Enforcer, TokenError};
 
@@ -20,7 +18,7 @@ use crate::body::ResponseBody;
 use crate::failure::Failure;
 use crate::metrics::RouterMetrics;
 use crate::path::normalise;
-use crate::proxy::{self, ForwardHeaders, RequestBody, UpstreamPath, Upstreams};
+use crate::proxy::{ForwardHeaders, Outbound, RequestBody, UpstreamPath, Upstreams};
 use crate::route::{Route, RouteMatch};
 use crate::trace::Tracer;
 use crate::{AccessLog, Snapshot, SnapshotStore};
@@ -189,6 +187,8 @@ impl Pipeline {
         Ok(admission)
     }
 
+    /// The proxy's one call: it rewrites the headers both ways, tries the targets and bounds
+    /// the waits (see [`Upstreams::forward`]).
     async fn forward(
         &self,
         request: Request<RequestBody>,
@@ -198,36 +198,33 @@ impl Pipeline {
         admission: &Admission,
         exchange: &mut Exchange,
     ) -> Result<Response<ResponseBody>, Failure> {
-        let (mut parts, body) = request.into_parts();
         let identity = request::identity_headers(admission.principal.as_ref());
+        let jwt = backend_jwt(self.backend_jwt.as_deref(), route.api, admission).map_err(Failure::BackendJwt)?;
         let schemes = route.api.guard.schemes;
         let credential_header: &HeaderName = &route.api.auth_header;
-        let forwarded = ForwardHeaders {
-            client_ip: exchange.client_ip_value(),
-            proto: exchange.proto(),
-            host: exchange.original_host(),
-            request_id: exchange.request_id(),
-            credential_header: schemes.oauth2.then_some(credential_header),
-            api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
-            identity: &identity,
+        let (asserting, trace) = exchange.forwarding();
+        let outbound = Outbound {
+            endpoint,
+            path: *target_path,
+            headers: ForwardHeaders {
+                client_ip: asserting.client_ip,
+                proto: asserting.proto,
+                host: asserting.host,
+                request_id: asserting.request_id,
+                credential_header: schemes.oauth2.then_some(credential_header),
+                api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
+                identity: identity.as_slice(),
+                backend_jwt: self.backend_jwt.as_ref().map(|signer| (signer.header(), jwt.as_ref())),
+            },
+            sent: tokio::time::Instant::now(),
+            body_timeouts: self.metrics.upstream_body_timeouts(route.api),
         };
-        let mut asserted = proxy::prepare_request_headers(&mut parts.headers, parts.version, &forwarded);
-        let jwt = backend_jwt(self.backend_jwt.as_deref(), route.api, admission).map_err(Failure::BackendJwt)?;
-        if let Some(signer) = &self.backend_jwt {
-            proxy::replace_backend_jwt(&mut parts.headers, &mut asserted, signer.header(), jwt);
-        }
-        proxy::prepare_trace_headers(&mut parts.headers, &mut asserted, exchange.trace());
-        let upstream_request = Request::from_parts(parts, body);
-        let sent = Instant::now();
-        let result =
-            self.upstreams.forward(endpoint, upstream_request, target_path, asserted, exchange.trace_mut()).await;
+        let sent = outbound.sent;
+        let result = self.upstreams.forward(request, outbound, trace).await;
         exchange.upstream_done(sent.elapsed(), &self.metrics, result.as_ref().err());
         let forwarded = result.map_err(Failure::Upstream)?;
-        exchange.upstream(forwarded.target.clone());
-        let (mut parts, mut body) = forwarded.response.into_parts();
-        body.limit_pauses(endpoint.settings.timeout, self.metrics.upstream_body_timeouts(route.api));
-        proxy::prepare_response_headers(&mut parts.headers);
-        Ok(Response::from_parts(parts, ResponseBody::upstream(body)))
+        exchange.upstream(forwarded.target);
+        Ok(forwarded.response.map(ResponseBody::upstream))
     }
 }
 

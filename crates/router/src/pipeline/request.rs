@@ -71,17 +71,43 @@ fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
+/// The identity headers of one request, at most three, kept inline rather than allocated.
+#[derive(Debug)]
+pub(super) struct IdentityHeaders {
+    fields: [(HeaderName, HeaderValue); 3],
+    len: usize,
+}
+
+impl IdentityHeaders {
+    pub(super) fn as_slice(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.fields[..self.len]
+    }
+
+    fn push(&mut self, name: HeaderName, value: HeaderValue) {
+        if let Some(field) = self.fields.get_mut(self.len) {
+            *field = (name, value);
+            self.len += 1;
+        }
+    }
+}
+
 /// The identity headers for an admitted caller (none for unauthenticated operations).
-pub(super) fn identity_headers(principal: Option<&Principal>) -> Vec<(HeaderName, HeaderValue)> {
-    let Some(principal) = principal else { return Vec::new() };
+pub(super) fn identity_headers(principal: Option<&Principal>) -> IdentityHeaders {
+    const UNSET: (HeaderName, HeaderValue) = (KEY_TYPE, HeaderValue::from_static(""));
+    let mut headers = IdentityHeaders { fields: [UNSET; 3], len: 0 };
+    let Some(principal) = principal else { return headers };
     let key_type = match principal.key_type {
         KeyType::Production => HeaderValue::from_static("PRODUCTION"),
         KeyType::Sandbox => HeaderValue::from_static("SANDBOX"),
     };
-    let mut headers = vec![(KEY_TYPE, key_type)];
+    headers.push(KEY_TYPE, key_type);
     if let Some(app) = &principal.application {
-        headers.extend(app.id_header.clone().map(|v| (APPLICATION_ID, v)));
-        headers.extend(app.name_header.clone().map(|v| (APPLICATION_NAME, v)));
+        if let Some(id) = &app.id_header {
+            headers.push(APPLICATION_ID, id.clone());
+        }
+        if let Some(name) = &app.name_header {
+            headers.push(APPLICATION_NAME, name.clone());
+        }
     }
     headers
 }

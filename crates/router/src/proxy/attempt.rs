@@ -1,42 +1,29 @@
 use std::ptr;
 
-use http::header::HOST;
 use http::uri::Scheme;
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use hyper::upgrade::OnUpgrade;
-use hyper_util::client::legacy;
-use tokio::sync::oneshot;
+use http::{Method, Response, StatusCode};
+use tokio::time::Instant;
 
-use super::body::{AttemptBody, ClientBodyError, RequestBody, UpstreamBody};
+use super::body::UpstreamBody;
 use super::error::{Cause, ProxyError};
-use super::forward::{Asserted, cancel_upgrade, is_websocket_upgrade};
-use super::lean::{LeanError, LeanRequest, OriginForm};
-use super::pool::PoolError;
-use super::upgrade;
-use super::upstreams::{Forwarded, UpstreamClients, UpstreamPath};
+use super::transport::{Outgoing, SendError};
+use super::upstreams::{Forwarded, Upstreams};
 use crate::api::{Endpoint, Target};
-use crate::trace::{Attempt, RequestTrace, TRACEPARENT};
+use crate::trace::{Attempt, RequestTrace};
 
-/// One request's way through an endpoint's targets: attempts, retries, and the body that
-/// may be sent only once.
-pub(super) struct Exchange<'e> {
+/// One request's attempts at an endpoint's targets: which target is next, whether a failure
+/// may be retried, and the deadline for the response head. How each attempt is carried is
+/// the target's [`Transport`](super::transport::Transport)'s business.
+pub(super) struct Attempts<'e> {
     endpoint: &'e Endpoint,
-    path: UpstreamPath<'e>,
-    method: Method,
-    headers: HeaderMap,
-    /// Sent after `headers`.
-    asserted: Asserted,
-    /// The body still to send: `None` when it is known to be empty (every attempt then sends
-    /// none), and between an attempt taking it and a connect failure handing it back.
-    body: Option<RequestBody>,
+    request: Outgoing<'e>,
     /// Retries left; 0 for requests that must not be retried.
     retries_left: u8,
     attempts: u8,
-    /// The client side of a WebSocket upgrade.
-    on_upgrade: Option<OnUpgrade>,
 }
 
 /// How one attempt ended.
+#[expect(clippy::large_enum_variant, reason = "an answer is the common outcome: boxing it would allocate per request")]
 enum Outcome {
     Answered(Response<UpstreamBody>),
     /// The target could not be connected to; the next one may be tried.
@@ -57,58 +44,43 @@ struct TargetCycle<'e> {
     refused_count: usize,
 }
 
-// === impl Exchange ===
+// === impl Attempts ===
 
-impl<'e> Exchange<'e> {
-    pub(super) fn new(
-        endpoint: &'e Endpoint,
-        request: Request<RequestBody>,
-        path: UpstreamPath<'e>,
-        asserted: Asserted,
-    ) -> Self {
-        let (mut parts, body) = request.into_parts();
-        let upgrade = is_websocket_upgrade(parts.version, &parts.headers);
-        let on_upgrade = upgrade.then(|| parts.extensions.remove::<OnUpgrade>()).flatten();
-        if upgrade && on_upgrade.is_none() {
-            // Without the client's `OnUpgrade` the upgrade could not be completed: don't ask for it.
-            cancel_upgrade(&mut parts.headers);
-        }
-        let replayable = body.is_known_empty();
-        let retries_left = match replayable && is_idempotent(&parts.method) {
+impl<'e> Attempts<'e> {
+    pub(super) fn new(endpoint: &'e Endpoint, request: Outgoing<'e>) -> Self {
+        let retries_left = match request.is_replayable() && is_idempotent(&request.method) {
             true => endpoint.settings.retries.count,
             false => 0,
         };
-        let body = (!replayable).then_some(body);
-        Exchange {
-            endpoint,
-            path,
-            method: parts.method,
-            headers: parts.headers,
-            asserted,
-            body,
-            retries_left,
-            attempts: 0,
-            on_upgrade,
+        Attempts { endpoint, request, retries_left, attempts: 0 }
+    }
+
+    /// Tries the targets until one answers, none is left to try, or `deadline` passes
+    /// ([`ProxyError::Timeout`]).
+    pub(super) async fn run(
+        mut self,
+        upstreams: &Upstreams,
+        trace: &mut RequestTrace,
+        deadline: Instant,
+    ) -> Result<Forwarded, ProxyError> {
+        match tokio::time::timeout_at(deadline, self.cycle(upstreams, trace)).await {
+            Ok(forwarded) => forwarded,
+            Err(_) => {
+                tracing::debug!(timeout = ?self.endpoint.settings.timeout, "no upstream response within the endpoint timeout");
+                Err(ProxyError::Timeout)
+            }
         }
     }
 
-    pub(super) fn is_upgrade(&self) -> bool {
-        self.on_upgrade.is_some()
-    }
-
-    /// Tries the targets until one answers, or until none is left to try.
-    pub(super) async fn run(
-        &mut self,
-        client: &UpstreamClients,
-        trace: &mut RequestTrace,
-    ) -> Result<Forwarded, ProxyError> {
+    async fn cycle(&mut self, upstreams: &Upstreams, trace: &mut RequestTrace) -> Result<Forwarded, ProxyError> {
         let mut targets = TargetCycle::new(self.endpoint);
         let mut last_refusal = None;
         while let Some((index, target)) = targets.next() {
             self.attempts = self.attempts.saturating_add(1);
             let last_chance = self.retries_left == 0 && !targets.has_another();
             let traced = self.start_attempt(trace, target);
-            let outcome = self.attempt(client, target, last_chance).await;
+            let sent = upstreams.transport(target).send(target, &mut self.request, last_chance).await;
+            let outcome = self.outcome(sent);
             trace.end_attempt(&traced, outcome.status());
             match outcome {
                 Outcome::Answered(response) => {
@@ -135,92 +107,23 @@ impl<'e> Exchange<'e> {
         Err(ProxyError::Connect)
     }
 
-    /// On a `101` answer to a WebSocket upgrade, splices the two connections.
-    pub(super) fn complete_upgrade(&mut self, response: &mut Response<UpstreamBody>) {
-        if response.status() == StatusCode::SWITCHING_PROTOCOLS
-            && let Some(client) = self.on_upgrade.take()
-        {
-            upgrade::splice(client, response);
-        }
-    }
-
     /// This attempt's `traceparent`: a new span of `trace`, the parent of the upstream's.
     fn start_attempt(&mut self, trace: &mut RequestTrace, target: &Target) -> Attempt {
         let port = target.authority.port_u16().unwrap_or(if target.scheme == Scheme::HTTPS { 443 } else { 80 });
         let (attempt, traceparent) = trace.start_attempt(target.authority.host(), port);
-        self.asserted.set(TRACEPARENT, traceparent);
+        self.request.asserted.set_traceparent(traceparent);
         attempt
     }
 
-    async fn attempt(&mut self, clients: &UpstreamClients, target: &Target, last_chance: bool) -> Outcome {
-        let plain = target.scheme == Scheme::HTTP;
-        if let Some(lean) = clients.lean.as_ref().filter(|_| plain && self.body.is_none() && self.on_upgrade.is_none())
-        {
-            let request = LeanRequest {
-                method: &self.method,
-                target: OriginForm { base: &target.path, rest: self.path.rest, query: self.path.query },
-                host: &target.host,
-                headers: &self.headers,
-                asserted: &self.asserted,
-            };
-            let sent = lean.send(&target.authority, request).await;
-            return self.outcome(sent.map(|response| response.map(UpstreamBody::from)).map_err(SendError::Lean), None);
-        }
-        let pool = clients.http1.as_ref().filter(|_| plain);
-        let uri = match pool {
-            Some(_) => target.origin_uri_for(self.path.rest, self.path.query),
-            None => target.uri_for(self.path.rest, self.path.query),
-        };
-        let uri = match uri {
-            Ok(uri) => uri,
-            Err(error) => return Outcome::Refused(Cause::new(error)),
-        };
-        let (body, returned) = match self.body.take() {
-            Some(body) => {
-                let (body, returned) = AttemptBody::once(body);
-                (body, Some(returned))
-            }
-            None => (AttemptBody::empty(), None),
-        };
-        let mut request = self.request(uri, body, last_chance);
-        let sent = match pool {
-            Some(pool) => {
-                request.headers_mut().insert(HOST, target.host.clone());
-                // Boxed: its connect and handshake futures would otherwise enlarge every
-                // request's future, lean ones included.
-                Box::pin(pool.send(&target.authority, request)).await.map_err(SendError::Pool)
-            }
-            None => clients.general.request(request).await.map_err(SendError::General),
-        };
-        self.outcome(sent.map(|response| response.map(UpstreamBody::from)), returned)
-    }
-
-    fn outcome(
-        &mut self,
-        sent: Result<Response<UpstreamBody>, SendError>,
-        returned: Option<oneshot::Receiver<RequestBody>>,
-    ) -> Outcome {
+    fn outcome(&self, sent: Result<Response<UpstreamBody>, SendError>) -> Outcome {
         match sent {
             Ok(response) => self.answered(response),
-            Err(error) if error.is_connect() => self.refused(error, returned),
+            Err(error @ SendError::BodyLost(_)) => Outcome::Failed(ProxyError::Connect, Cause::new(error)),
+            Err(error) if error.is_connect() => Outcome::Refused(Cause::new(error)),
             Err(error) if error.is_client_body() => Outcome::Failed(ProxyError::ClientBody, Cause::new(error)),
             Err(error) if self.retries_left > 0 => Outcome::Retry(Cause::new(error), None),
             Err(error) => Outcome::Failed(ProxyError::Reset, Cause::new(error)),
         }
-    }
-
-    fn request(&mut self, uri: Uri, body: AttemptBody, last_chance: bool) -> Request<AttemptBody> {
-        let mut request = Request::new(body);
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = uri;
-        // The last possible attempt takes the headers rather than copying them.
-        let headers = request.headers_mut();
-        *headers = match last_chance {
-            true => std::mem::take(&mut self.headers),
-            false => self.headers.clone(),
-        };
-        self.asserted.append_to(headers);
-        request
     }
 
     fn answered(&self, response: Response<UpstreamBody>) -> Outcome {
@@ -229,52 +132,6 @@ impl<'e> Exchange<'e> {
             true => Outcome::Retry(Cause::new(format!("upstream answered {status}")), Some(status)),
             false => Outcome::Answered(response),
         }
-    }
-
-    /// A connect failure sent nothing: the body, if any, comes back for the next target.
-    fn refused(&mut self, error: SendError, returned: Option<oneshot::Receiver<RequestBody>>) -> Outcome {
-        if let Some(mut returned) = returned {
-            match returned.try_recv() {
-                Ok(body) => self.body = Some(body),
-                Err(_) => return Outcome::Failed(ProxyError::Connect, Cause::new(error)),
-            }
-        }
-        Outcome::Refused(Cause::new(error))
-    }
-}
-
-/// Why an attempt got no response, from either kind of client.
-#[derive(Debug, thiserror::Error)]
-enum SendError {
-    #[error(transparent)]
-    Pool(PoolError),
-    #[error(transparent)]
-    General(legacy::Error),
-    #[error(transparent)]
-    Lean(LeanError),
-}
-
-impl SendError {
-    /// Nothing was sent: the next target may be tried.
-    fn is_connect(&self) -> bool {
-        match self {
-            SendError::Pool(error) => error.is_connect(),
-            SendError::General(error) => error.is_connect(),
-            SendError::Lean(error) => error.is_connect(),
-        }
-    }
-
-    /// The client's request body failed, not the upstream: a [`ClientBodyError`] is somewhere
-    /// in the source chain (hyper wraps a body's error as the cause of its own).
-    fn is_client_body(&self) -> bool {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
-        while let Some(error) = cause {
-            if error.is::<ClientBodyError>() {
-                return true;
-            }
-            cause = error.source();
-        }
-        false
     }
 }
 

@@ -132,8 +132,8 @@ impl Drop for AttemptBody {
 #[derive(Debug)]
 pub struct UpstreamBody {
     inner: Upstream,
-    /// Boxed: it is set on every proxied body, but kept out of the futures that move one.
-    pauses: Option<Box<PauseLimit>>,
+    /// Set on every proxied body: kept inline (a few words) rather than allocated per request.
+    pauses: Option<PauseLimit>,
 }
 
 #[derive(Debug)]
@@ -151,7 +151,7 @@ impl UpstreamBody {
     /// Ends the body with [`BodyPaused`](super::BodyPaused) (counted on `timeouts`) when the
     /// upstream sends nothing for `limit` while the body is asked for more.
     pub fn limit_pauses(&mut self, limit: Duration, timeouts: IntCounter) {
-        self.pauses = Some(Box::new(PauseLimit::new(limit, timeouts)));
+        self.pauses = Some(PauseLimit::new(limit, timeouts));
     }
 
     fn poll_upstream(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, UpstreamBodyError>>> {

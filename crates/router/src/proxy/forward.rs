@@ -4,6 +4,7 @@ use bytes::{BufMut, BytesMut};
 use http::header::{CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Version};
 
+use super::asserted::{Asserted, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_REQUEST_ID};
 use crate::trace::{RequestTrace, TRACEPARENT, TRACESTATE};
 
 /// What the gateway asserts on a forwarded request (client.md, "Forwarding").
@@ -24,13 +25,12 @@ pub struct ForwardHeaders<'a> {
     /// Gateway-asserted headers (e.g. `X-Tollgate-Application-Id`), set after every incoming
     /// copy of their names (and of any `x-tollgate-*` header) was removed.
     pub identity: &'a [(HeaderName, HeaderValue)],
+    /// While `[backend_jwt]` is configured: the header backend JWTs travel in (every client
+    /// copy is removed) and this request's JWT, when it has one (client.md, "Backend JWT").
+    pub backend_jwt: Option<(&'a HeaderName, Option<&'a HeaderValue>)>,
 }
 
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Hop-by-hop headers by name (RFC 9110 7.6.1); `Proxy-*` and the headers `Connection`
 /// names are removed as well.
@@ -38,11 +38,6 @@ const HOP_BY_HOP: [HeaderName; 6] = [CONNECTION, KEEP_ALIVE, TE, TRAILER, TRANSF
 const PROXY_PREFIX: &str = "proxy-";
 /// The gateway's own header namespace: a client can never send one of these upstream.
 const IDENTITY_PREFIX: &str = "x-tollgate-";
-
-/// The headers the gateway asserts on a forwarded request, sent after the client's own
-/// (from which [`prepare_request_headers`] removed every incoming copy of them).
-#[derive(Debug, Clone, Default)]
-pub struct Asserted(Vec<(HeaderName, HeaderValue)>);
 
 /// Rewrites a client request's headers for the upstream, in place, and returns the headers
 /// the gateway asserts, to be sent after them. `version` is the client's HTTP version.
@@ -56,83 +51,61 @@ pub struct Asserted(Vec<(HeaderName, HeaderValue)>);
 ///   `X-Forwarded-Proto`, `X-Forwarded-Host` (none when `host` is `None`), `X-Request-ID`,
 ///   and `identity`; incoming copies of these names and every `x-tollgate-*` header go.
 /// - The credential headers go (the bearer token's and the API key's).
+/// - With `backend_jwt`: see [`replace_backend_jwt`].
 pub fn prepare_request_headers(headers: &mut HeaderMap, version: Version, fwd: &ForwardHeaders<'_>) -> Asserted {
     let upgrade = is_websocket_upgrade(version, headers);
     let forwarded_for = appended_forwarded_for(headers, fwd.client_ip);
-    let doomed = doomed_request_headers(headers, fwd);
-    strip_hop_by_hop(headers, upgrade, doomed);
-    // Room for the trace context headers the proxy adds (`prepare_trace_headers`, per attempt).
-    let mut asserted = Vec::with_capacity(6 + fwd.identity.len());
-    asserted.push((X_FORWARDED_FOR, forwarded_for));
-    asserted.push((X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto)));
-    if let Some(host) = fwd.host {
-        asserted.push((X_FORWARDED_HOST, host.clone()));
-    }
-    asserted.push((X_REQUEST_ID, fwd.request_id.clone()));
+    remove_request_only_headers(headers, fwd);
+    strip_hop_by_hop(headers, upgrade);
+    let mut asserted = Asserted::forwarding(forwarded_for, fwd.proto, fwd.host.cloned(), fwd.request_id.clone());
     asserted.extend(fwd.identity.iter().cloned());
-    Asserted(asserted)
+    if let Some((header, jwt)) = fwd.backend_jwt {
+        replace_backend_jwt(headers, &mut asserted, header, jwt.cloned());
+    }
+    asserted
 }
 
-/// The request headers that never reach the upstream besides the hop-by-hop ones: `Host`,
-/// the credential header, every `x-tollgate-*` header and every incoming copy of an asserted
-/// header name. One pass over the (few) names present instead of a hashed removal per rule.
-fn doomed_request_headers(headers: &HeaderMap, fwd: &ForwardHeaders<'_>) -> Vec<HeaderName> {
+/// Removes the request headers that never reach the upstream besides the hop-by-hop ones:
+/// `Host` and the credential headers by name (each request has some), then, in one pass over
+/// the (few) names present, every `x-tollgate-*` header and every incoming copy of an
+/// asserted header name (the list allocated only when there is one).
+fn remove_request_only_headers(headers: &mut HeaderMap, fwd: &ForwardHeaders<'_>) {
+    headers.remove(HOST);
+    for credential in [fwd.credential_header, fwd.api_key_header].into_iter().flatten() {
+        headers.remove(credential);
+    }
     let doomed = |name: &HeaderName| {
-        name == HOST
-            || fwd.credential_header == Some(name)
-            || fwd.api_key_header == Some(name)
-            || name.as_str().starts_with(IDENTITY_PREFIX)
+        name.as_str().starts_with(IDENTITY_PREFIX)
             || [X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_REQUEST_ID].contains(name)
             || fwd.identity.iter().any(|(identity, _)| identity == name)
     };
-    headers.keys().filter(|name| doomed(name)).cloned().collect()
+    let doomed: Vec<HeaderName> = headers.keys().filter(|name| doomed(name)).cloned().collect();
+    for name in doomed {
+        headers.remove(name);
+    }
 }
 
 /// The backend JWT (client.md, "Backend JWT"): every client copy of `header` is removed, and
 /// `jwt`, when the request has one, is asserted in its place. Called for every request while
 /// `[backend_jwt]` is configured, whatever the Api.
-pub fn replace_backend_jwt(
+pub(super) fn replace_backend_jwt(
     headers: &mut HeaderMap,
     asserted: &mut Asserted,
     header: &HeaderName,
     jwt: Option<HeaderValue>,
 ) {
     headers.remove(header);
-    asserted.0.extend(jwt.map(|jwt| (header.clone(), jwt)));
+    asserted.extend(jwt.map(|jwt| (header.clone(), jwt)));
 }
 
 /// The W3C Trace Context headers the upstream receives instead of the client's: the client's
 /// `tracestate` (when its `traceparent` was valid), asserted here, and a `traceparent` that the
-/// proxy sets per attempt (see [`Asserted::set`]).
-pub fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
+/// proxy sets per attempt.
+pub(super) fn prepare_trace_headers(headers: &mut HeaderMap, asserted: &mut Asserted, trace: &RequestTrace) {
     headers.remove(TRACEPARENT);
     headers.remove(TRACESTATE);
     if let Some(tracestate) = trace.tracestate() {
-        asserted.0.push((TRACESTATE, tracestate.clone()));
-    }
-}
-
-// === impl Asserted ===
-
-impl Asserted {
-    /// Sets the asserted header `name` to `value`, replacing an earlier one.
-    pub fn set(&mut self, name: HeaderName, value: HeaderValue) {
-        match self.0.iter_mut().find(|(asserted, _)| *asserted == name) {
-            Some((_, old)) => *old = value,
-            None => self.0.push((name, value)),
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.0.iter().map(|(name, value)| (name, value))
-    }
-
-    /// Appends the asserted headers to `headers`.
-    pub fn append_to(&self, headers: &mut HeaderMap) {
-        headers.reserve(self.0.len());
-        for (name, value) in &self.0 {
-            headers.append(name.clone(), value.clone());
-        }
+        asserted.extend([(TRACESTATE, tracestate.clone())]);
     }
 }
 
@@ -141,7 +114,7 @@ impl Asserted {
 /// keeps those two headers so the client's upgrade completes.
 pub fn prepare_response_headers(headers: &mut HeaderMap) {
     let upgrade = connection_names(headers, "upgrade") && upgrades_to_websocket(headers);
-    strip_hop_by_hop(headers, upgrade, Vec::new());
+    strip_hop_by_hop(headers, upgrade);
 }
 
 /// `true` for an HTTP/1.1 request that asks to switch to WebSocket.
@@ -155,13 +128,15 @@ pub(super) fn cancel_upgrade(headers: &mut HeaderMap) {
     headers.remove(UPGRADE);
 }
 
-/// Removes the hop-by-hop headers and `also`, in one pass over the names present. A kept
+/// Removes the hop-by-hop headers, in one pass over the names present (the list allocated
+/// only when there is one). A kept
 /// WebSocket upgrade is put back as `Connection: upgrade` with its `Upgrade`.
-fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool, mut also: Vec<HeaderName>) {
+fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     let upgrade = keep_upgrade.then(|| headers.remove(UPGRADE)).flatten();
     let listed = connection_listed(headers);
-    also.extend(headers.keys().filter(|name| is_hop_by_hop(name) || listed.contains(name)).cloned());
-    for name in also {
+    let hop_by_hop: Vec<HeaderName> =
+        headers.keys().filter(|name| is_hop_by_hop(name) || listed.contains(name)).cloned().collect();
+    for name in hop_by_hop {
         headers.remove(name);
     }
     if let Some(upgrade) = upgrade {

@@ -1,25 +1,28 @@
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use http::{Request, Response};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use http::{Request, Response, StatusCode};
+use hyper::upgrade::OnUpgrade;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls::RootCertStore;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
+use prometheus::IntCounter;
+use tokio::time::Instant;
 
-use super::attempt::Exchange;
+use super::attempt::Attempts;
 use super::body::{AttemptBody, RequestBody, UpstreamBody};
+use super::clients::Clients;
 use super::error::ProxyError;
-use super::forward::Asserted;
-use super::lean::LeanPool;
-use super::pool::Http1Pool;
-use crate::api::{Endpoint, UpstreamProtocol};
+use super::forward::{
+    ForwardHeaders, cancel_upgrade, is_websocket_upgrade, prepare_request_headers, prepare_response_headers,
+    prepare_trace_headers,
+};
+use super::transport::{Outgoing, Transport};
+use super::upgrade;
+use crate::api::{Endpoint, Target};
 use crate::trace::RequestTrace;
 
 /// Settings shared by every upstream connection.
@@ -36,27 +39,30 @@ pub struct UpstreamSettings {
 /// The pooled clients to all upstreams: long-lived and shared by every request, so that
 /// connection pools survive snapshot swaps.
 ///
-/// There is one set of clients per (connect timeout, protocol) profile, created on first use;
-/// configurations use a handful. A lookup is a lock-free [`ArcSwap`] load. Plain-HTTP
-/// targets spoken to in HTTP/1.1 go through a lean pool of our own ([`Http1Pool`]); TLS and
-/// HTTP/2 targets through hyper-util's client.
+/// Each target's way of sending (the lean HTTP/1.1 exchange and a hyper HTTP/1.1 pool for
+/// plain-HTTP targets, hyper-util's client for TLS and HTTP/2) was decided when its endpoint
+/// was built; the first request to a target binds it to these clients (see
+/// [`Transport`](super::transport)).
 #[derive(Debug)]
 pub struct Upstreams {
-    settings: UpstreamSettings,
-    /// Verifies upstream certificates; ALPN is set per profile.
-    tls: rustls::ClientConfig,
-    clients: ArcSwap<HashMap<Profile, Arc<UpstreamClients>>>,
+    /// Tells these clients from another gateway's in the same process (tests).
+    id: u64,
+    clients: Clients,
 }
 
-/// The clients of one profile.
-#[derive(Debug)]
-pub(super) struct UpstreamClients {
-    /// TLS targets, and every target of an HTTP/2 profile.
-    pub(super) general: UpstreamClient,
-    /// Plain-HTTP targets of an HTTP/1.1 (or ALPN-chosen) profile.
-    pub(super) http1: Option<Arc<Http1Pool>>,
-    /// The same targets, for requests without a body or upgrade.
-    pub(super) lean: Option<Arc<LeanPool>>,
+/// Where and how [`Upstreams::forward`] sends a request.
+#[derive(Debug, Clone)]
+pub struct Outbound<'a> {
+    pub endpoint: &'a Endpoint,
+    /// Appended to each target's path.
+    pub path: UpstreamPath<'a>,
+    /// What the gateway asserts to the upstream.
+    pub headers: ForwardHeaders<'a>,
+    /// When the request was handed over (tokio's clock, so paused time applies): the
+    /// endpoint's timeout runs from here.
+    pub sent: Instant,
+    /// Counts the response bodies cut off for pausing longer than the endpoint's timeout.
+    pub body_timeouts: IntCounter,
 }
 
 /// The part of an upstream URI that comes from the request.
@@ -71,8 +77,8 @@ pub struct UpstreamPath<'a> {
 /// An upstream's answer.
 #[derive(Debug)]
 pub struct Forwarded {
-    /// The response as the upstream sent it; its body streams from the upstream. Pass the
-    /// headers through [`prepare_response_headers`](super::prepare_response_headers).
+    /// The response as the upstream sent it, its hop-by-hop headers removed; its body
+    /// streams from the upstream, cut off when it pauses longer than the endpoint's timeout.
     pub response: Response<UpstreamBody>,
     /// The configured URL of the target that answered, for the access log.
     pub target: Arc<str>,
@@ -94,23 +100,6 @@ pub enum UpstreamsError {
 
 pub(super) type UpstreamClient = Client<HttpsConnector<HttpConnector>, AttemptBody>;
 
-/// What distinguishes one upstream client from another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct Profile {
-    connect_timeout: Duration,
-    wire: Wire,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Wire {
-    /// HTTP/1.1, or HTTP/2 when a TLS upstream picks `h2` in ALPN.
-    Auto,
-    /// HTTP/2 only: prior knowledge on `http://`, ALPN `h2` on `https://`.
-    Http2,
-    /// HTTP/1.1 only, for WebSocket upgrades.
-    Http1,
-}
-
 // === impl UpstreamSettings ===
 
 impl Default for UpstreamSettings {
@@ -130,136 +119,73 @@ impl Upstreams {
     /// ones are logged and skipped) plus every certificate in `ca_files` (PEM; a file that
     /// cannot be read or holds no valid certificate is an error).
     pub fn new(settings: UpstreamSettings) -> Result<Self, UpstreamsError> {
-        let mut roots = system_roots();
-        for path in &settings.ca_files {
-            add_ca_file(&mut roots, path)?;
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Upstreams { settings, tls, clients: ArcSwap::default() })
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Ok(Upstreams { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), clients: Clients::new(settings)? })
     }
 
-    /// Sends `request` to `endpoint`, trying its targets in `endpoint.attempt_order()`, at
-    /// `target.uri_for(rest, query)`. Its headers must have been through
-    /// [`prepare_request_headers`](super::prepare_request_headers), which gave `asserted`:
-    /// they are sent after them.
+    /// Forwards a client's request to `outbound.endpoint` (client.md, "Forwarding"): its
+    /// headers rewritten for the upstream ([`prepare_request_headers`], the trace context),
+    /// sent to the endpoint's targets in `endpoint.attempt_order()` at
+    /// `target.uri_for(rest, query)`, and the answer's headers rewritten for the client
+    /// ([`prepare_response_headers`]).
     ///
     /// - A target that cannot be connected to is skipped (no request byte was sent); when
     ///   none can: [`ProxyError::Connect`].
-    /// - `settings.timeout` bounds the whole exchange, all attempts included, until the
-    ///   response head arrives: [`ProxyError::Timeout`]. The bodies then stream without it
-    ///   (see [`UpstreamBody::limit_pauses`] for the response body's pauses).
+    /// - `settings.timeout` bounds the whole exchange, from `outbound.sent` and all attempts
+    ///   included, until the response head arrives: [`ProxyError::Timeout`]. Then it bounds
+    ///   each pause of the response body (see [`UpstreamBody::limit_pauses`]).
     /// - Any other failure: [`ProxyError::Reset`].
     /// - With `retries`, an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE, TRACE)
     ///   whose body is known to be empty is sent again, to the next target in order, up to
     ///   `count` more times when the upstream answers one of `status_codes` or resets. A
     ///   request with a body streams once and is never retried: bodies are never buffered.
     /// - An HTTP/1.1 WebSocket upgrade goes over HTTP/1.1; the request must carry hyper's
-    ///   `OnUpgrade` extension (the server connection is served with upgrades). On a `101`
-    ///   a background task splices the two upgraded connections.
+    ///   `OnUpgrade` extension (the server connection is served with upgrades), else it is
+    ///   forwarded without asking for the upgrade. On a `101` a background task splices the
+    ///   two upgraded connections.
     /// - Each attempt carries its own `traceparent` from `trace` (a new span id, a client
     ///   span when the trace is recorded).
     pub async fn forward(
         &self,
-        endpoint: &Endpoint,
         request: Request<RequestBody>,
-        target_path: &UpstreamPath<'_>,
-        asserted: Asserted,
+        outbound: Outbound<'_>,
         trace: &mut RequestTrace,
     ) -> Result<Forwarded, ProxyError> {
-        let mut exchange = Exchange::new(endpoint, request, *target_path, asserted);
-        let client = self.client(Profile::new(endpoint, exchange.is_upgrade()));
-        let timeout = endpoint.settings.timeout;
-        let Ok(forwarded) = tokio::time::timeout(timeout, exchange.run(&client, trace)).await else {
-            tracing::debug!(?timeout, "no upstream response within the endpoint timeout");
-            return Err(ProxyError::Timeout);
-        };
-        let mut forwarded = forwarded?;
-        exchange.complete_upgrade(&mut forwarded.response);
+        let endpoint = outbound.endpoint;
+        let (mut parts, body) = request.into_parts();
+        let mut asserted = prepare_request_headers(&mut parts.headers, parts.version, &outbound.headers);
+        prepare_trace_headers(&mut parts.headers, &mut asserted, trace);
+        let on_upgrade = upgrade_of(&mut parts);
+        let body = (!body.is_known_empty()).then_some(body);
+        let upgrade = on_upgrade.is_some();
+        let request =
+            Outgoing { method: parts.method, path: outbound.path, headers: parts.headers, asserted, body, upgrade };
+        let deadline = outbound.sent + endpoint.settings.timeout;
+        let mut forwarded = Attempts::new(endpoint, request).run(self, trace, deadline).await?;
+        let response = &mut forwarded.response;
+        if let Some(client) = on_upgrade.filter(|_| response.status() == StatusCode::SWITCHING_PROTOCOLS) {
+            upgrade::splice(client, response);
+        }
+        prepare_response_headers(response.headers_mut());
+        response.body_mut().limit_pauses(endpoint.settings.timeout, outbound.body_timeouts);
         Ok(forwarded)
     }
 
-    fn client(&self, profile: Profile) -> Arc<UpstreamClients> {
-        match self.clients.load().get(&profile) {
-            Some(client) => Arc::clone(client),
-            None => self.insert_client(profile),
-        }
-    }
-
-    /// Adds a client for `profile`, unless a concurrent request just did.
-    #[cold]
-    fn insert_client(&self, profile: Profile) -> Arc<UpstreamClients> {
-        let (idle_timeout, max_idle) = (self.settings.pool_idle_timeout, self.settings.pool_max_idle_per_host);
-        let http1_only = profile.wire != Wire::Http2;
-        let http1 = http1_only.then(|| Http1Pool::start(profile.connect_timeout, idle_timeout, max_idle));
-        let lean = http1_only.then(|| LeanPool::start(profile.connect_timeout, idle_timeout, max_idle));
-        let fresh = Arc::new(UpstreamClients { general: self.build_client(profile), http1, lean });
-        let previous = self.clients.rcu(|clients| {
-            let mut clients = HashMap::clone(clients);
-            clients.entry(profile).or_insert_with(|| Arc::clone(&fresh));
-            clients
-        });
-        previous.get(&profile).cloned().unwrap_or(fresh)
-    }
-
-    fn build_client(&self, profile: Profile) -> UpstreamClient {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(profile.connect_timeout));
-        let https = HttpsConnectorBuilder::new().with_tls_config(self.tls.clone()).https_or_http();
-        let connector = match profile.wire {
-            Wire::Auto => https.enable_http1().enable_http2().wrap_connector(http),
-            Wire::Http2 => https.enable_http2().wrap_connector(http),
-            Wire::Http1 => https.enable_http1().wrap_connector(http),
-        };
-        Client::builder(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(self.settings.pool_idle_timeout)
-            .pool_max_idle_per_host(self.settings.pool_max_idle_per_host)
-            .http2_only(profile.wire == Wire::Http2)
-            .build(connector)
+    /// How requests reach `target`: its transport, bound to these clients.
+    pub(super) fn transport<'t>(&self, target: &'t Target) -> Cow<'t, Transport> {
+        target.transport.bind(self.id, |kind| self.clients.transport(kind))
     }
 }
 
-// === impl Profile ===
-
-impl Profile {
-    fn new(endpoint: &Endpoint, upgrade: bool) -> Self {
-        let wire = match (upgrade, endpoint.settings.protocol) {
-            (true, _) => Wire::Http1,
-            (false, UpstreamProtocol::Auto) => Wire::Auto,
-            (false, UpstreamProtocol::Http2) => Wire::Http2,
-        };
-        Profile { connect_timeout: endpoint.settings.connect_timeout, wire }
+/// The client side of an HTTP/1.1 WebSocket upgrade, taken from the request. Without it the
+/// upgrade could not be completed, so the request is sent without asking for one.
+fn upgrade_of(parts: &mut http::request::Parts) -> Option<OnUpgrade> {
+    if !is_websocket_upgrade(parts.version, &parts.headers) {
+        return None;
     }
-}
-
-fn system_roots() -> RootCertStore {
-    let native = rustls_native_certs::load_native_certs();
-    for error in &native.errors {
-        tracing::warn!(%error, "skipping unreadable system CA certificates");
+    let on_upgrade = parts.extensions.remove::<OnUpgrade>();
+    if on_upgrade.is_none() {
+        cancel_upgrade(&mut parts.headers);
     }
-    let mut roots = RootCertStore::empty();
-    let (added, ignored) = roots.add_parsable_certificates(native.certs);
-    tracing::debug!(added, ignored, "loaded system CA certificates");
-    roots
-}
-
-fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), UpstreamsError> {
-    let ca_error = |source| UpstreamsError::CaFile { path: path.to_owned(), source };
-    let mut found = false;
-    for cert in CertificateDer::pem_file_iter(path).map_err(ca_error)? {
-        let cert = cert.map_err(ca_error)?;
-        roots.add(cert).map_err(|source| UpstreamsError::BadCertificate { path: path.to_owned(), source })?;
-        found = true;
-    }
-    match found {
-        true => Ok(()),
-        false => Err(UpstreamsError::NoCertificate { path: path.to_owned() }),
-    }
+    on_upgrade
 }

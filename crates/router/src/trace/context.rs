@@ -22,6 +22,11 @@ pub struct TraceId([u8; 16]);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpanId([u8; 8]);
 
+/// A version-00 `traceparent` value as its bytes: written into a lean request head as they
+/// are, made a [`HeaderValue`] only where a header map needs one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceparentValue([u8; TRACEPARENT_LEN]);
+
 /// What a valid `traceparent` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Traceparent {
@@ -116,14 +121,32 @@ impl Traceparent {
 
     /// The version-00 header value for a request sent on behalf of span `span_id`.
     pub fn header_value(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> HeaderValue {
+        Self::value(trace_id, span_id, sampled).to_header_value()
+    }
+
+    /// The same value as its bytes, made without allocating.
+    pub fn value(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> TraceparentValue {
         let mut out = [0u8; TRACEPARENT_LEN];
         out[..3].copy_from_slice(b"00-");
         write_hex(&mut out[3..35], &trace_id.0);
         out[35] = b'-';
         write_hex(&mut out[36..52], &span_id.0);
         out[52..].copy_from_slice(if sampled { b"-01" } else { b"-00" });
+        TraceparentValue(out)
+    }
+}
+
+// === impl TraceparentValue ===
+
+impl TraceparentValue {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// As a header value (an allocation).
+    pub fn to_header_value(&self) -> HeaderValue {
         // Hex digits and dashes are always a valid header value.
-        HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static(""))
+        HeaderValue::from_bytes(&self.0).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
 

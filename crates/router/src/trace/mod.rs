@@ -21,7 +21,7 @@ mod export;
 mod request;
 mod sampler;
 
-pub use context::{SpanId, TraceId, Traceparent};
+pub use context::{SpanId, TraceId, Traceparent, TraceparentValue};
 pub use export::{Exporter, OtlpEndpoint, TracingError, TracingMetrics, TracingSettings};
 pub use request::{Attempt, RequestTrace};
 pub use sampler::Sampler;

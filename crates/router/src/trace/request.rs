@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderValue, Method};
 
-use super::context::{self, SpanId, TraceId, Traceparent};
+use super::context::{self, SpanId, TraceId, Traceparent, TraceparentValue};
 
 /// One request's trace context: the trace id (the client's or a new one), the client's span
 /// and `tracestate`, and whether the trace is sampled. Cheap when not recorded: no span
@@ -126,9 +126,9 @@ impl RequestTrace {
 
     /// Starts an upstream attempt to `address:port` with a new span id (a client span when
     /// recording); returns the `traceparent` the upstream receives: that span is its parent.
-    pub fn start_attempt(&mut self, address: &str, port: u16) -> (Attempt, HeaderValue) {
+    pub fn start_attempt(&mut self, address: &str, port: u16) -> (Attempt, TraceparentValue) {
         let span_id = SpanId::random();
-        let traceparent = Traceparent::header_value(&self.trace_id, &span_id, self.sampled);
+        let traceparent = Traceparent::value(&self.trace_id, &span_id, self.sampled);
         let slot = self.recording.as_mut().map(|recording| {
             let start = SystemTime::now();
             let span = AttemptSpan { span_id, start, end: None, address: address.into(), port, status: None };

@@ -112,6 +112,11 @@ pub(super) fn write_request(dst: &mut Vec<u8>, request: &LeanRequest<'_>) {
     for (name, value) in request.asserted.iter() {
         write_field(dst, name, value);
     }
+    if let Some(traceparent) = request.asserted.traceparent() {
+        dst.extend_from_slice(b"traceparent: ");
+        dst.extend_from_slice(traceparent);
+        dst.extend_from_slice(b"\r\n");
+    }
     if had_length || [Method::POST, Method::PUT, Method::PATCH].contains(method) {
         dst.extend_from_slice(b"content-length: 0\r\n");
     }
@@ -278,6 +283,27 @@ mod tests {
         let mut head = Vec::new();
         write_request(&mut head, &request);
         String::from_utf8_lossy(&head).into_owned()
+    }
+
+    #[test]
+    fn asserted_headers_follow_the_clients_and_traceparent_comes_last() {
+        use crate::trace::{SpanId, TraceId, Traceparent};
+        let value = HeaderValue::from_static("v");
+        let mut asserted = Asserted::default();
+        asserted.set(HeaderName::from_static("x-request-id"), value.clone());
+        asserted.set(HeaderName::from_static("tracestate"), value);
+        let traceparent = Traceparent::value(&TraceId::random(), &SpanId::random(), true);
+        asserted.set_traceparent(traceparent);
+        let (method, host, headers) = (Method::GET, HeaderValue::from_static("up"), HeaderMap::new());
+        let target = OriginForm { base: "", rest: "/a", query: None };
+        let request = LeanRequest { method: &method, target, host: &host, headers: &headers, asserted: &asserted };
+        let mut head = Vec::new();
+        write_request(&mut head, &request);
+        let traceparent = String::from_utf8_lossy(traceparent.as_bytes());
+        let expected = format!(
+            "GET /a HTTP/1.1\r\nhost: up\r\nx-request-id: v\r\ntracestate: v\r\ntraceparent: {traceparent}\r\n\r\n"
+        );
+        assert_eq!(String::from_utf8_lossy(&head), expected);
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(crate) use body::LeanBody;
 pub(crate) use chunked::ChunkError;
 pub(crate) use head::{HeadError, OriginForm};
 
-use super::forward::Asserted;
+use super::asserted::Asserted;
 use super::idle::{self, IdleConnections, State, Sweep};
 use body::Connection;
 

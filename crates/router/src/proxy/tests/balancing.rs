@@ -31,9 +31,7 @@ async fn maps_path_and_query_byte_for_byte() -> TestResult {
     let upstream = Server::plain(echo_head()).await?;
     let endpoint = endpoint(&[format!("{}/v2", upstream.url())], Strategy::LoadBalance, EndpointSettings::default())?;
     let path = UpstreamPath { rest: "/pets/7", query: Some("a=%2F&b") };
-    let forwarded = upstreams()?
-        .forward(&endpoint, Request::new(RequestBody::Empty), &path, Default::default(), &mut RequestTrace::detached())
-        .await?;
+    let forwarded = forward_to(&*upstreams()?, &endpoint, Method::GET, path).await?;
     assert_eq!(Seen::read(forwarded.response).await?.field("target"), Some("/v2/pets/7?a=%2F&b"));
     Ok(())
 }

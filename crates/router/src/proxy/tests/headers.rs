@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use http::{HeaderMap, Method, Version};
 
 use super::*;
-use crate::proxy::{Asserted, replace_backend_jwt};
+use crate::proxy::{Asserted, prepare_request_headers, prepare_response_headers, replace_backend_jwt};
 
 const REQUEST_ID: HeaderValue = HeaderValue::from_static("rid-1");
 
@@ -33,6 +33,7 @@ fn prepare(map: &mut HeaderMap, version: Version, identity: &[(HeaderName, Heade
         credential_header: Some(&AUTHORIZATION),
         api_key_header: None,
         identity,
+        backend_jwt: None,
     };
     prepare_request_headers(map, version, &fwd).append_to(map);
 }
@@ -78,6 +79,7 @@ fn forwarded_for_starts_a_chain_and_unmaps_ipv4_in_ipv6() {
         credential_header: None,
         api_key_header: None,
         identity: &[],
+        backend_jwt: None,
     };
     map.insert("x-forwarded-host", HeaderValue::from_static("spoofed"));
     prepare_request_headers(&mut map, Version::HTTP_2, &fwd).append_to(&mut map);

@@ -136,6 +136,7 @@ async fn send_to(
         credential_header: None,
         api_key_header: None,
         identity: &[],
+        backend_jwt: None,
     };
     let asserted = prepare_request_headers(&mut headers, Version::HTTP_11, &fwd);
     let request = LeanRequest { method: &method, target, host: &host, headers: &headers, asserted: &asserted };

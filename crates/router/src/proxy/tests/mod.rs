@@ -1,5 +1,5 @@
 //! Proxy tests over real sockets on 127.0.0.1: small hyper upstreams, and a tiny proxy server
-//! that does what the request pipeline does around [`Upstreams::forward`].
+//! that calls [`Upstreams::forward`] as the request pipeline does.
 
 mod balancing;
 mod headers;
@@ -28,8 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::{
-    ForwardHeaders, ProxyError, RequestBody, UpstreamPath, UpstreamSettings, Upstreams, client_ip_value,
-    prepare_request_headers, prepare_response_headers,
+    ForwardHeaders, Outbound, ProxyError, RequestBody, UpstreamPath, UpstreamSettings, Upstreams, client_ip_value,
 };
 use crate::api::{Endpoint, EndpointSettings, Strategy, Target};
 use crate::trace::RequestTrace;
@@ -195,17 +194,37 @@ async fn forward(
     method: http::Method,
     rest: &str,
 ) -> Result<super::Forwarded, ProxyError> {
+    forward_to(upstreams, endpoint, method, UpstreamPath { rest, query: None }).await
+}
+
+/// Calls `forward` directly with a bodyless request to `path`.
+async fn forward_to(
+    upstreams: &Upstreams,
+    endpoint: &Endpoint,
+    method: http::Method,
+    path: UpstreamPath<'_>,
+) -> Result<super::Forwarded, ProxyError> {
     let mut request = Request::new(RequestBody::Empty);
     *request.method_mut() = method;
-    upstreams
-        .forward(
-            endpoint,
-            request,
-            &UpstreamPath { rest, query: None },
-            Default::default(),
-            &mut RequestTrace::detached(),
-        )
-        .await
+    let (client_ip, request_id) = (HeaderValue::from_static("192.0.2.1"), HeaderValue::from_static("id"));
+    let fwd = ForwardHeaders {
+        client_ip: &client_ip,
+        proto: "http",
+        host: None,
+        request_id: &request_id,
+        credential_header: None,
+        api_key_header: None,
+        identity: &[],
+        backend_jwt: None,
+    };
+    let outbound = outbound(endpoint, path, fwd);
+    upstreams.forward(request, outbound, &mut RequestTrace::detached()).await
+}
+
+/// Where [`forward`] and the test proxy send, with a throwaway pause counter.
+fn outbound<'a>(endpoint: &'a Endpoint, path: UpstreamPath<'a>, headers: ForwardHeaders<'a>) -> Outbound<'a> {
+    let body_timeouts = prometheus::IntCounter::new("body_timeouts", "test").unwrap_or_else(|e| panic!("{e}"));
+    Outbound { endpoint, path, headers, sent: tokio::time::Instant::now(), body_timeouts }
 }
 
 async fn text<B: http_body::Body>(response: Response<B>) -> Result<String, Error>
@@ -217,8 +236,7 @@ where
 
 // === the test proxy ===
 
-/// A proxy that serves `/base/...` like the request pipeline: prepares the headers, calls
-/// `forward`, prepares the response. Errors answer 502 with `x-proxy-error: <kind>`.
+/// A proxy that serves `/base/...` like the request pipeline: one call to `forward`. Errors answer 502 with `x-proxy-error: <kind>`.
 async fn start_proxy(upstreams: Arc<Upstreams>, endpoint: Endpoint) -> std::io::Result<Server> {
     let endpoint = Arc::new(endpoint);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -239,7 +257,7 @@ async fn proxy(
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Body> {
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let uri = parts.uri.clone();
     let host = parts
         .headers
@@ -257,14 +275,14 @@ async fn proxy(
         credential_header: Some(&AUTHORIZATION),
         api_key_header: None,
         identity: &identity,
+        backend_jwt: None,
     };
-    let asserted = prepare_request_headers(&mut parts.headers, parts.version, &fwd);
     let path = UpstreamPath { rest: uri.path().strip_prefix(BASE).unwrap_or(uri.path()), query: uri.query() };
     let request = Request::from_parts(parts, RequestBody::from(body));
-    match upstreams.forward(&endpoint, request, &path, asserted, &mut RequestTrace::detached()).await {
+    let outbound = outbound(&endpoint, path, fwd);
+    match upstreams.forward(request, outbound, &mut RequestTrace::detached()).await {
         Ok(forwarded) => {
             let (mut head, body) = forwarded.response.into_parts();
-            prepare_response_headers(&mut head.headers);
             head.headers.insert("x-attempts", HeaderValue::from(u16::from(forwarded.attempts)));
             Response::from_parts(head, body.map_err(Error::from).boxed())
         }

@@ -71,6 +71,23 @@ async fn an_untrusted_tls_upstream_cannot_be_connected_to() -> TestResult {
     Ok(())
 }
 
+/// A target binds to the clients of the first gateway that sends to it; another gateway's
+/// requests to the same target still go through that gateway's own clients (its own trust).
+#[tokio::test]
+async fn a_target_sent_to_by_two_gateways_uses_each_ones_clients() -> TestResult {
+    let pki = pki()?;
+    let upstream = Server::tls(echo_head(), pki.server.clone()).await?;
+    let endpoint = endpoint(&[https(&upstream)], Strategy::LoadBalance, EndpointSettings::default())?;
+    let (untrusting, trusting) = (trusting(Vec::new())?, trusting(vec![pki.ca_file.path().to_owned()])?);
+    for _ in 0..2 {
+        let error = forward(&untrusting, &endpoint, Method::GET, "/").await.err();
+        assert!(matches!(error, Some(ProxyError::Connect)), "{error:?}");
+        let seen = Seen::read(forward(&trusting, &endpoint, Method::GET, "/").await?.response).await?;
+        assert_eq!(seen.field("version"), Some("HTTP/2.0"));
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn http2_protocol_uses_prior_knowledge_on_plain_http() -> TestResult {
     let upstream = Server::plain(echo_head()).await?;
