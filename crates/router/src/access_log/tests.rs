@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // a failed test setup must panic loudly
+
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::mpsc::{Receiver, Sender, channel};
