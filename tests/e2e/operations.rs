@@ -14,6 +14,7 @@ mod docker;
 mod docs;
 mod exposition;
 mod kubernetes;
+mod memory;
 mod metrics;
 mod monitoring;
 mod promql;

@@ -217,7 +217,9 @@ fn check_all<T: Stored>(
     known: &Known<'_>,
 ) -> Vec<(Option<String>, Checked<T>)> {
     let check = |raw: &RawEntity| check(previous, raw, known);
-    match VALIDATORS.as_ref().filter(|_| raws.len() >= PARALLEL_THRESHOLD) {
+    // The threshold first: a small document never starts the threads.
+    let pool = (raws.len() >= PARALLEL_THRESHOLD).then(|| VALIDATORS.as_ref()).flatten();
+    match pool {
         Some(pool) => pool.install(|| raws.par_iter().with_min_len(PARALLEL_THRESHOLD / 8).map(check).collect()),
         None => raws.iter().map(check).collect(),
     }
