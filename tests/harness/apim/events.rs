@@ -76,14 +76,14 @@ pub fn key_manager(action: &str, name: &str, configuration: &Value) -> HubEvent 
     let payload = json!({"event_type": "key_manager_configuration", "action": action, "name": name,
         "type": "default", "enabled": true, "value": STANDARD.encode(configuration.to_string()),
         "tenantDomain": "carbon.super", "tenantId": -1234});
-    HubEvent { topic: "keyManager", body: envelope(payload) }
+    HubEvent { topic: "keyManager", body: envelope(&payload) }
 }
 
 /// A `tokenRevocation` message: the token with `jti` is revoked until `expiry_ms`.
 pub fn token_revoked(jti: &str, expiry_ms: u64) -> HubEvent {
     let payload = json!({"eventId": event_id(), "revokedToken": jti, "ttl": "3600", "expiryTime": expiry_ms,
         "type": "Default", "tenantId": -1234});
-    HubEvent { topic: "tokenRevocation", body: envelope(payload) }
+    HubEvent { topic: "tokenRevocation", body: envelope(&payload) }
 }
 
 /// Milliseconds since the epoch: the time API-M stamps on its events.
@@ -109,11 +109,11 @@ fn notification(event_type: &str, mut event: Value) -> HubEvent {
     event["tenantId"] = json!(-1234);
     event["tenantDomain"] = json!("carbon.super");
     let payload = json!({"eventType": event_type, "timestamp": stamp, "event": STANDARD.encode(event.to_string())});
-    HubEvent { topic: "notification", body: envelope(payload) }
+    HubEvent { topic: "notification", body: envelope(&payload) }
 }
 
 /// `{"event": {"payloadData": …}}`.
-fn envelope(payload: Value) -> Vec<u8> {
+fn envelope(payload: &Value) -> Vec<u8> {
     json!({"event": {"payloadData": payload}}).to_string().into_bytes()
 }
 
