@@ -63,7 +63,16 @@ async fn a_silent_broker_times_out_and_the_next_one_is_used() {
     });
     let urls = [silent_url, rabbit.url(&vhost)];
     let mut hub = Hub::spawn(settings(&urls).with_connect_timeout(Duration::from_secs(1)), 16);
-    assert_eq!(hub.connected().await, rabbit.shown_url(&vhost));
+    let broker = loop {
+        // On a loaded machine the real broker may miss the one-second limit as well: that
+        // round fails like the silent one and the next round tries again.
+        match hub.next().await {
+            HubSignal::Connected { broker } => break broker,
+            HubSignal::Disconnected { reason } => assert!(reason.contains("no connection and bindings"), "{reason}"),
+            HubSignal::Message(message) => panic!("unexpected {message:?}"),
+        }
+    };
+    assert_eq!(broker, rabbit.shown_url(&vhost));
     held.abort();
 }
 
