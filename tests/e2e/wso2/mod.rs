@@ -3,9 +3,13 @@
 //! artifacts of `fixtures/wso2/`.
 //!
 //! Files: `source.rs` (REST side: startup pull, enforcement, refusals, resync, faults,
-//! last-known-good state, deployed-revision acks, both version forms). `hub.rs`: the event hub
-//! against a real RabbitMQ.
+//! last-known-good state, deployed-revision acks, both version forms). `hub/`: the event hub
+//! in process against a real RabbitMQ. `following.rs`: the gateway following a real broker,
+//! every event type taking effect on requests. `broker_restart.rs`: the broker restarted
+//! while events are published, nothing lost.
 
+mod broker_restart;
+mod following;
 mod hub;
 mod source;
 
@@ -62,6 +66,21 @@ impl World {
         gateway().config(&self.apim.source_config(extra))
     }
 
+    /// A gateway set up for this API-M and its event hub at `broker_url` (a full pull only
+    /// every hour: what changes without an event stays unseen until a reconnect).
+    fn following(&self, broker_url: &str) -> GatewaySetup {
+        self.setup(&format!("broker_urls = [{broker_url:?}]\nresync_seconds = 3600\n"))
+    }
+
+    /// Applications `app-1` and `app-2` without an application limit, so that tests polling
+    /// with requests are never throttled by it.
+    fn unlimited_applications(&self) {
+        self.apim.with(|state| {
+            state.add_application("app-1", 1, "Unlimited");
+            state.add_application("app-2", 2, "Unlimited");
+        });
+    }
+
     /// A token of application `ck` (its consumer key in `azp`).
     fn token(&self, consumer_key: &str) -> String {
         self.key.sign(&self.issuer.claims(json!({"azp": consumer_key})))
@@ -70,13 +89,26 @@ impl World {
 
 /// `GET /test/1.0.0/menu` with the token of `consumer_key`: status and error code.
 async fn call(client: &Client, world: &World, consumer_key: &str) -> (u16, String) {
-    let request = client
-        .request("GET", "/test/1.0.0/menu")
-        .header("authorization", format!("Bearer {}", world.token(consumer_key)));
+    get(client, "/test/1.0.0/menu", &world.token(consumer_key)).await
+}
+
+/// `GET path` with `token`: status and error code (0 when the request failed).
+async fn get(client: &Client, path: &str, token: &str) -> (u16, String) {
+    let request = client.request("GET", path).header("authorization", format!("Bearer {token}"));
     match client.send(request.body(empty()).unwrap()).await {
         Ok(reply) => (reply.status.as_u16(), reply.code()),
         Err(_) => (0, String::new()),
     }
+}
+
+/// Waits until `GET path` with `token` gets `status` (and `code`, when not empty); the
+/// last answer when it never does.
+async fn gets(client: &Client, path: &str, token: &str, status: u16, code: &str) -> Result<(), (u16, String)> {
+    let matches = |answer: &(u16, String)| answer.0 == status && (code.is_empty() || answer.1 == code);
+    if eventually(SOON, async || matches(&get(client, path, token).await)).await {
+        return Ok(());
+    }
+    Err(get(client, path, token).await)
 }
 
 /// Waits until the token of `consumer_key` gets `status`.
@@ -86,6 +118,11 @@ async fn answers(client: &Client, world: &World, consumer_key: &str, status: u16
 
 async fn config(gateway: &GatewayProcess) -> Value {
     gateway.admin().get("/config").await.json()
+}
+
+/// `/config`'s `source.eventHub.connected`.
+async fn hub_connected(gateway: &GatewayProcess) -> bool {
+    config(gateway).await["source"]["eventHub"]["connected"] == true
 }
 
 async fn ready(gateway: &GatewayProcess) -> bool {

@@ -8,8 +8,10 @@
 //! zip is built in memory from their members); the other entities are set by the test.
 //! Both version forms are served ([`Form`]); faults on demand (a status for every request,
 //! slow answers, down and up on the same port); the PATCHes received are recorded.
+//! [`events`] builds the event-hub messages API-M would publish for its changes.
 
 mod artifacts;
+pub mod events;
 mod server;
 mod state;
 

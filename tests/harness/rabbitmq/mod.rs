@@ -10,20 +10,25 @@
 //!   ([`RabbitMq::stop`], then [`RabbitMq::start_again`] on the same port) or wants a second
 //!   one (failover).
 //!
+//! Publish as API-M does with [`RabbitMq::publish`] (a connection per message) or a
+//! [`Publisher`] (one connection for many).
+//!
 //! Each broker runs under a small shell watchdog reading the test process's pipe: when the
 //! test binary exits (even killed), the pipe closes and the watchdog stops the broker and its
 //! epmd, so no shared broker outlives its tests.
+
+mod publisher;
 
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::uri::AMQPUri;
-use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
+use lapin::{Connection, ConnectionProperties};
 use tokio::sync::OnceCell;
 
+pub use self::publisher::Publisher;
 use crate::Pki;
 
 /// The broker itself, not Debian's `/usr/sbin` wrapper (which switches to the `rabbitmq`
@@ -38,7 +43,7 @@ pub const PASSWORD: &str = "hub-s3cret-pw";
 /// salt (01 02 03 04) followed by SHA-256(salt ‖ password).
 const PASSWORD_HASH: &str = "AQIDBLnIUwUgtw15vRiq8K3zdTDTD4woZ4FuzaskTI74Kd+C";
 /// Vhosts `t0`…: one per test of the shared broker.
-const VHOSTS: usize = 16;
+const VHOSTS: usize = 24;
 /// Boot takes seconds alone and much longer on a busy machine.
 const START_WITHIN: Duration = Duration::from_secs(180);
 /// How long one publish or `rabbitmqctl` call may take.
@@ -101,7 +106,7 @@ impl RabbitMq {
     /// A vhost no other test of this binary uses (on the shared broker).
     pub fn vhost(&self) -> String {
         let n = NEXT_VHOST.fetch_add(1, Ordering::Relaxed);
-        assert!(n < VHOSTS, "more than {VHOSTS} vhosts taken: raise VHOSTS in tests/harness/rabbitmq.rs");
+        assert!(n < VHOSTS, "more than {VHOSTS} vhosts taken: raise VHOSTS in tests/harness/rabbitmq/mod.rs");
         format!("t{n}")
     }
 
@@ -125,25 +130,23 @@ impl RabbitMq {
         format!("amqp://127.0.0.1:{}/{vhost}", self.port)
     }
 
-    /// Publishes `body` to `amq.topic` with routing key `topic`, as API-M does, and waits
-    /// for the broker's confirm. Returns whether any queue was bound to take it (the message
-    /// is published `mandatory`, so an unroutable one comes back).
+    /// Publishes `body` to `amq.topic` with routing key `topic`, as API-M does, on a
+    /// connection of its own, and waits for the broker's confirm. Returns whether any queue
+    /// was bound to take it (the message is published `mandatory`, so an unroutable one
+    /// comes back).
     pub async fn publish(&self, vhost: &str, topic: &str, body: &[u8]) -> bool {
-        let publish = async {
-            let connection = self.connect(vhost).await?;
-            let channel = connection.create_channel().await?;
-            channel.confirm_select(ConfirmSelectOptions::default()).await?;
-            let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
-            let confirm = channel
-                .basic_publish("amq.topic".into(), topic.into(), options, body, BasicProperties::default())
-                .await?
-                .await?;
-            connection.close(200, "done".into()).await?;
-            Ok::<_, lapin::Error>(confirm)
-        };
-        match tokio::time::timeout(CALL_WITHIN, publish).await {
-            Ok(Ok(Confirmation::Ack(returned))) => returned.is_none(),
-            other => panic!("publishing to {topic} on vhost {vhost} failed: {other:?}"),
+        let publisher = self.publisher(vhost).await;
+        let routed = publisher.publish(topic, body).await;
+        publisher.close().await;
+        routed
+    }
+
+    /// A [`Publisher`] on `vhost`, connected.
+    pub async fn publisher(&self, vhost: &str) -> Publisher {
+        let open = async { Publisher::open(self.connect(vhost).await?, vhost).await };
+        match tokio::time::timeout(CALL_WITHIN, open).await {
+            Ok(Ok(publisher)) => publisher,
+            other => panic!("cannot publish on vhost {vhost}: {:?}", other.map(|result| result.map(drop))),
         }
     }
 
@@ -178,6 +181,15 @@ impl RabbitMq {
         if let Some((mut child, stdin)) = self.watchdog.take() {
             drop(stdin);
             let _ = child.wait();
+        }
+    }
+
+    /// [`RabbitMq::stop`] without blocking the runtime, so the test's own servers (a fake
+    /// API-M, upstreams, issuers) keep answering while the broker shuts down.
+    pub async fn stop_in_background(&mut self) {
+        if let Some((mut child, stdin)) = self.watchdog.take() {
+            drop(stdin);
+            let _ = tokio::task::spawn_blocking(move || child.wait()).await;
         }
     }
 

@@ -1,17 +1,14 @@
-//! WSO2 definitions in the file source (contract/wso2.md, last section; GitHub issue 12):
-//! every fixture under fixtures/wso2/{openapi,apiyaml,apictl,runtime-artifacts}, unchanged,
+//! Every fixture under fixtures/wso2/{openapi,apiyaml,apictl,runtime-artifacts}, unchanged,
 //! either serves as the Api it describes or is refused with a reason naming the feature, in
-//! `/config`, the metrics and `tollgate check`; hand-written `x-wso2-*` definitions pointing
-//! at harness upstreams show proxying, scopes, CORS, API keys and limits; a changed
-//! `Definitions/swagger.yaml` re-maps its project in a running gateway.
+//! `/config`, the metrics and `tollgate check`; the scopes and CORS of fixtures enforced.
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::{Value, json};
-use tollgate_tests::{ApiManager, Client, Issuer, Reply, SigningKey, Upstream, empty, eventually};
+use tollgate_tests::{Issuer, SigningKey, empty};
 
+use super::{assert_code, copy, get, get_with_token, rejected, subscribers, write};
 use crate::support::{binary, gateway};
 
 const PIZZASHACK_ID: &str = "39325037-1508-4398-a358-e551927ff075";
@@ -58,22 +55,6 @@ const REFUSED_ARTIFACTS: [(&str, &str); 2] = [
 
 // === layout ===
 
-fn fixture(path: &str) -> String {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/wso2").join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
-}
-
-/// Writes `dir/name` (creating its directories) with the fixture `path`'s text.
-fn copy(dir: &Path, name: &str, path: &str) {
-    write(dir, name, &fixture(path));
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let target = dir.join(name);
-    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    std::fs::write(target, text).unwrap();
-}
-
 /// Every fixture of openapi/, apiyaml/, apictl/ and runtime-artifacts/ as the file source
 /// takes it: OpenAPI documents as files, api.yaml files as project directories, the apictl
 /// projects and the recorded per-API artifacts as the projects they were (INTERFACE.md §3.1).
@@ -119,50 +100,6 @@ fn lay_out_runtime_artifacts(apis: &Path) {
     copy(apis, "rec2-deployments.json", "runtime-artifacts/rec2-deployments.json");
     copy(apis, "rec2-env_properties.json", "runtime-artifacts/rec2-env_properties.json");
 }
-
-/// The model.md documents the served fixtures need: the key manager of `issuer`, application
-/// `app` (consumer key `ck-app`) subscribed to each of `apis`, and `app-unsubscribed`.
-fn subscribers(issuer: &Issuer, apis: &[&str]) -> String {
-    let mut yaml = issuer.key_manager_yaml("km", "");
-    yaml.push_str("applications:\n  - {id: app, name: app}\n  - {id: lonely, name: lonely}\n");
-    yaml.push_str("keyMappings:\n");
-    for (app, key) in [("app", "ck-app"), ("lonely", "ck-lonely")] {
-        yaml.push_str(&format!(
-            "  - {{applicationId: {app}, consumerKey: {key}, keyType: PRODUCTION, keyManager: km}}\n"
-        ));
-    }
-    yaml.push_str("subscriptions:\n");
-    for api in apis {
-        yaml.push_str(&format!("  - {{id: \"sub-{api}\", apiId: \"{api}\", applicationId: app, status: UNBLOCKED}}\n"));
-    }
-    yaml
-}
-
-// === requests ===
-
-async fn get(client: &Client, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = client.request("GET", path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    client.send(request.body(empty()).unwrap()).await.unwrap()
-}
-
-async fn get_with_token(client: &Client, path: &str, token: &str) -> Reply {
-    get(client, path, &[("authorization", &format!("Bearer {token}"))]).await
-}
-
-#[track_caller]
-fn assert_code(reply: &Reply, status: u16, code: &str, case: &str) {
-    assert_eq!((reply.status.as_u16(), reply.code()), (status, code.to_owned()), "{case}: {}", reply.text());
-}
-
-fn rejected(config: &Value) -> Vec<(String, String, String)> {
-    let rejected = config["sync"]["rejected"].as_array().cloned().unwrap_or_default();
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    rejected.iter().map(|r| (text(&r["entity"]), text(&r["id"]), text(&r["error"]))).collect()
-}
-
 // === tests ===
 
 #[tokio::test]
@@ -280,136 +217,4 @@ async fn scopes_and_cors_of_fixtures() {
     let post = client.request("POST", scoped).header("authorization", format!("Bearer {}", token("other")));
     let reply = client.send(post.body(empty()).unwrap()).await.unwrap();
     assert_code(&reply, 403, "900910", "POST needs write:pets or read:pets");
-}
-
-/// An OpenAPI document as a WSO2 user writes one, pointed at a harness upstream.
-fn shop_document(upstream: &str) -> String {
-    format!(
-        r#"openapi: 3.0.1
-info: {{title: Shop, version: 2.0.0}}
-x-wso2-basePath: /shop/2.0.0
-x-wso2-production-endpoints:
-  urls: ["{upstream}"]
-  type: http
-x-wso2-cors:
-  corsConfigurationEnabled: true
-  accessControlAllowOrigins: ["https://app.example.com"]
-  accessControlAllowMethods: [GET]
-  accessControlAllowHeaders: [authorization]
-security: [{{default: []}}]
-components:
-  securitySchemes:
-    default: {{type: oauth2, flows: {{implicit: {{authorizationUrl: "https://idp.example/authorize", scopes: {{admin: admin}}}}}}}}
-paths:
-  /items:
-    get: {{}}
-  /admin:
-    get:
-      security: [{{default: [admin]}}]
-  /health:
-    get:
-      x-wso2-disable-security: true
-"#
-    )
-}
-
-/// Takes WSO2 API keys in `x-api-key`, limited to three requests a minute.
-fn keys_document(upstream: &str) -> String {
-    format!(
-        r#"swagger: "2.0"
-info: {{title: Keys, version: 1.0.0}}
-x-wso2-basePath: /keys/1.0.0
-x-wso2-production-endpoints: {{urls: ["{upstream}"]}}
-x-throttling-tier: ThreePerMin
-securityDefinitions:
-  key: {{type: apiKey, name: x-api-key, in: header}}
-security: [{{key: []}}]
-paths:
-  /menu:
-    get: {{}}
-"#
-    )
-}
-
-#[tokio::test]
-async fn hand_written_wso2_documents_proxy_with_their_security_scopes_cors_api_keys_and_limits() {
-    let key = SigningKey::rsa("k1");
-    let (issuer, apim) = (Issuer::start(vec![key.clone()]).await, ApiManager::new());
-    let up = Upstream::start("shop-upstream").await;
-    let policy =
-        "policies:\n  - {kind: api, name: ThreePerMin, limit: {requestCount: 3, unitTime: 1, timeUnit: min}}\n";
-    let gw = gateway()
-        .api_file("shop.yaml", &shop_document(&up.url()))
-        .api_file("keys.yaml", &keys_document(&up.url()))
-        .api_file("subscribers.yaml", &subscribers(&issuer, &["Shop:2.0.0"]))
-        .api_file("apim.yaml", &apim.key_manager_yaml("apim"))
-        .api_file("policies.yaml", policy)
-        .start()
-        .await;
-    let refused = rejected(&gw.admin().get("/config").await.json());
-    assert!(refused.is_empty(), "{refused:?}");
-    let client = gw.client();
-
-    let health = get(&client, "/shop/2.0.0/health", &[]).await;
-    assert_eq!((health.status.as_u16(), health.echo().target), (200, "/health".to_owned()), "security disabled");
-    assert_code(&get(&client, "/shop/2.0.0/items", &[]).await, 401, "900902", "secured by default");
-    let token = |scope: &str| key.sign(&issuer.claims(json!({"azp": "ck-app", "scope": scope})));
-    assert_eq!(get_with_token(&client, "/shop/2.0.0/items", &token("")).await.echo().upstream, "shop-upstream");
-    assert_code(&get_with_token(&client, "/shop/2.0.0/admin", &token("read")).await, 403, "900910", "scope");
-    assert_eq!(get_with_token(&client, "/shop/2.0.0/admin", &token("admin")).await.status, 200);
-    let preflight = client
-        .request("OPTIONS", "/shop/2.0.0/items")
-        .header("origin", "https://app.example.com")
-        .header("access-control-request-method", "GET")
-        .body(empty())
-        .unwrap();
-    let reply = client.send(preflight).await.unwrap();
-    assert_eq!(
-        (reply.status.as_u16(), reply.header("access-control-allow-origin")),
-        (204, Some("https://app.example.com"))
-    );
-
-    let api_key = apim.sign(&apim.claims("app", &[("Keys", "1.0.0", "/keys/1.0.0", "Unlimited")]));
-    for _ in 0..3 {
-        let reply = get(&client, "/keys/1.0.0/menu", &[("x-api-key", &api_key)]).await;
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        assert!(!reply.echo().headers.contains_key("x-api-key"), "the key is not forwarded");
-    }
-    let limited = get(&client, "/keys/1.0.0/menu", &[("x-api-key", &api_key)]).await;
-    assert_code(&limited, 429, "900800", "x-throttling-tier ThreePerMin is the Api's limit");
-}
-
-fn orders_definition(upstream: &str, paths: &[&str]) -> String {
-    let mut yaml = format!(
-        "openapi: 3.0.1\ninfo: {{title: Orders, version: 1.0.0}}\nx-wso2-disable-security: true\nx-wso2-production-endpoints: {{urls: [\"{upstream}\"]}}\npaths:\n"
-    );
-    for path in paths {
-        yaml.push_str(&format!("  {path}:\n    get: {{}}\n"));
-    }
-    yaml
-}
-
-#[tokio::test]
-async fn a_changed_definition_re_maps_its_project_in_a_running_gateway() {
-    let up = Upstream::start("orders").await;
-    let setup = gateway();
-    let apis = setup.dir().join("apis");
-    write(
-        &apis,
-        "orders/api.yaml",
-        "type: api\nversion: v4.3.0\ndata:\n  name: Orders\n  version: 1.0.0\n  context: /orders\n",
-    );
-    write(&apis, "orders/Definitions/swagger.yaml", &orders_definition(&up.url(), &["/a"]));
-    let gw = setup.start().await;
-    let client = gw.client();
-    assert_eq!(client.get("/orders/1.0.0/a").await.echo().upstream, "orders");
-    assert_eq!(client.get("/orders/1.0.0/b").await.status, 404);
-    write(&apis, "orders/Definitions/swagger.yaml", &orders_definition(&up.url(), &["/a", "/b"]));
-    assert!(eventually(Duration::from_secs(10), async || client.get("/orders/1.0.0/b").await.status == 200).await);
-    write(&apis, "orders/Definitions/swagger.yaml", "openapi: 3.0.1\npaths: [unclosed");
-    let refused = eventually(Duration::from_secs(10), async || {
-        rejected(&gw.admin().get("/config").await.json()).iter().any(|(_, id, _)| id == "orders/")
-    });
-    assert!(refused.await, "a broken definition is reported");
-    assert_eq!(client.get("/orders/1.0.0/b").await.status, 200, "the last good version stays served");
 }
