@@ -51,6 +51,7 @@ pub fn warn_ignored(variables: &[String]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test whose filter does not parse must fail loudly
 mod tests {
     use std::io::Write;
     use std::sync::{Arc, Mutex, PoisonError};
