@@ -2,10 +2,10 @@
 //!
 //! [`Tls::load`] reads every configured certificate (or generates a self-signed one for
 //! `localhost` when no default is configured) and builds one rustls `ServerConfig`: TLS 1.2 and
-//! 1.3, ALPN `h2` then `http/1.1`, session tickets and a server-side session cache. The
-//! certificate for each handshake is chosen by SNI from a set held in one `ArcSwap`, so
-//! handshakes take no lock and a reload swaps the whole set at once: connections already
-//! established keep the certificate they were made with.
+//! 1.3, ALPN `h2` then `http/1.1`, session tickets (one TLS 1.3 ticket per handshake) and a
+//! server-side session cache. The certificate for each handshake is chosen by SNI from a set
+//! held in one `ArcSwap`, so handshakes take no lock and a reload swaps the whole set at once:
+//! connections already established keep the certificate they were made with.
 //!
 //! Reloading is driven by file events (notify, on the files' directories so that Kubernetes'
 //! symlink swaps of Secret volumes are seen) with a periodic content check as a fallback for
@@ -56,6 +56,13 @@ const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// TLS 1.2 sessions remembered for resumption by session ID (TLS 1.3 and ticket-capable
 /// TLS 1.2 clients resume with stateless tickets instead).
 const SESSION_CACHE_SIZE: usize = 4096;
+
+/// TLS 1.3 tickets sent after each handshake (rustls sends 2 unless told). Each costs an
+/// HKDF expansion, a ticket encryption and a record on every new connection, while a client
+/// that resumes gets a fresh ticket each time: one is what Go's crypto/tls sends, and what
+/// OpenSSL (nginx, HAProxy) sends after a resumption. A client opening parallel connections
+/// after one full handshake resumes one of them; the others handshake in full.
+const TLS13_TICKETS: usize = 1;
 
 /// The listener's certificates and TLS configuration. Cheap to clone; clones share everything,
 /// and a reload through one is seen by acceptors from all.
@@ -182,5 +189,6 @@ fn server_config(
     config.alpn_protocols = ALPN_PROTOCOLS.iter().map(|protocol| protocol.to_vec()).collect();
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_SIZE);
     config.ticketer = aws_lc_rs::Ticketer::new().map_err(TlsError::Config)?;
+    config.send_tls13_tickets = TLS13_TICKETS;
     Ok(config)
 }
