@@ -180,7 +180,7 @@ impl Exchange {
     }
 
     pub(super) fn note_failure(&mut self, failure: &Failure, _metrics: &RouterMetrics) {
-        tracing::debug!(request_id = ?self.request_id, %failure, "request answered by the gateway");
+        tracing::debug!(request_id = self.request_id.to_str().unwrap_or("-"), %failure, "request answered by the gateway");
         self.trace.failed(failure.code());
     }
 

@@ -65,10 +65,15 @@ pub(super) fn request_id(headers: &HeaderMap) -> HeaderValue {
     }
 }
 
+/// A new UUID, marked sensitive so that HTTP/2's HPACK encoder writes it as a literal that is
+/// never indexed: a value unique to each response would otherwise take a dynamic-table entry
+/// per response and evict the entries that do repeat (`content-type`, `server`, ...).
 fn new_request_id() -> HeaderValue {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-    HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    let mut value = HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("-"));
+    value.set_sensitive(true);
+    value
 }
 
 /// The identity headers of one request, at most three, kept inline rather than allocated.
@@ -186,5 +191,13 @@ mod tests {
         assert_eq!(request_id(&headers).len(), 36);
         headers.remove(X_REQUEST_ID);
         assert_ne!(request_id(&headers), request_id(&headers));
+    }
+
+    #[test]
+    fn a_new_request_id_is_never_indexed_by_hpack_but_a_clients_is_kept_as_sent() {
+        assert!(request_id(&HeaderMap::new()).is_sensitive());
+        let mut headers = HeaderMap::new();
+        headers.insert(X_REQUEST_ID, HeaderValue::from_static("abc-123"));
+        assert!(!request_id(&headers).is_sensitive());
     }
 }
