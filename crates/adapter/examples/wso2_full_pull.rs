@@ -26,6 +26,7 @@ async fn main() {
     tollgate_tests::install_crypto();
     let apim = seeded(apis, per_api).await;
     println!("fake API-M holds {apis} APIs, {} applications, {} subscriptions", per_api, apis * per_api);
+    println!("before the pull: {}", memory());
 
     let store = Arc::new(SnapshotStore::new());
     let clock = SystemClock::shared();
@@ -53,7 +54,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     println!("full pull to serving: {:?}", started.elapsed());
-    println!("{}", memory());
+    println!("serving: {}", memory());
 }
 
 /// `apis` copies of the recorded TestAPI, `per_api` applications each subscribed to every API.
@@ -88,5 +89,9 @@ async fn seeded(apis: usize, per_api: usize) -> Apim {
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let line = |key: &str| status.lines().find(|l| l.starts_with(key)).map(|l| l.trim().to_owned()).unwrap_or_default();
-    format!("{}; {} (the fake API-M's state included)", line("VmRSS"), line("VmHWM"))
+    format!(
+        "{}; {} (the fake API-M's state included: the source's share is the growth from before the pull)",
+        line("VmRSS"),
+        line("VmHWM")
+    )
 }
