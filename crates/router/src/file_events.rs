@@ -30,7 +30,7 @@ pub enum Watch {
 /// unavailable: then a warning is logged and only the periodic check runs). Dropping it stops
 /// the watcher's thread.
 ///
-/// ```ignore
+/// ```text
 /// let mut changes = FileChanges::watch(&dirs, poll, Watch::FileEvents, "TLS certificate files");
 /// loop {
 ///     changes.next().await;
