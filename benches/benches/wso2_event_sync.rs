@@ -23,6 +23,8 @@ use tollgate_tests::rabbitmq::{Publisher, RabbitMq};
 use tollgate_tests::{Client, GatewayProcess, GatewaySetup, Issuer, SigningKey, Upstream, empty, eventually};
 
 const APIS: usize = 1_000;
+/// Applications subscribed to every API: 10,000 subscriptions in the startup pull.
+const SUBSCRIBED_APPS: usize = 10;
 /// Events measured per kind.
 const EVENTS: usize = 100;
 const KEY_MANAGER: &str = "Resident Key Manager";
@@ -79,7 +81,12 @@ async fn start(binary: &PathBuf, rabbit: &RabbitMq, issuer: &Issuer, token: Stri
     let last = format!("/api{}/1.0.0/menu", APIS - 1);
     let serving = async || client.send(request(&client, &last, None)).await.is_ok_and(|r| r.status == 401);
     assert!(eventually(Duration::from_secs(300), serving).await, "the {APIS} APIs were never served");
-    println!("wso2_event_sync: {APIS} APIs served {:.2?} after start", started.elapsed());
+    let subscriptions = APIS * SUBSCRIBED_APPS;
+    println!(
+        "wso2_event_sync: {APIS} APIs + {subscriptions} subscriptions served {:.2?} after start",
+        started.elapsed()
+    );
+    println!("wso2_event_sync: the gateway's {}", resident_memory(gateway.pid()));
     let connected = async || gateway.admin().get("/config").await.json()["source"]["eventHub"]["connected"] == true;
     assert!(eventually(Duration::from_secs(60), connected).await, "the event hub never connected");
     let publisher = rabbit.publisher(&vhost).await;
@@ -95,10 +102,20 @@ async fn seeded(upstream: &Upstream, issuer: &Issuer) -> Apim {
         state.add_subscription_policy("Gold", 1_000_000, "min");
         state.add_application("bench-app", 1, "Unlimited");
         state.add_key_mapping("bench-app", "ck-bench", KEY_MANAGER);
+        for app in 0..SUBSCRIBED_APPS {
+            state.add_application(&format!("app-{app}"), 2 + app as i64, "Unlimited");
+        }
         for i in 0..APIS {
             let api = FakeApi::test_api_as(&api_uuid(i), &format!("api{i}"), 1);
             state.set_endpoint(&api.uuid, &upstream.url());
             state.deploy(api);
+            for app in 0..SUBSCRIBED_APPS {
+                let id = 1_000_000 + i * SUBSCRIBED_APPS + app;
+                // Pushed as API-M lists them (`add_subscription` would search the list each time).
+                state.subscriptions.push(json!({"subscriptionUUID": format!("seeded-{id}"), "subscriptionId": id,
+                    "policyId": "Gold", "apiUUID": api_uuid(i), "apiId": i, "applicationUUID": format!("app-{app}"),
+                    "appId": 2 + app, "subscriptionState": "UNBLOCKED"}));
+            }
         }
     });
     apim
@@ -180,4 +197,13 @@ fn gateway_binary() -> PathBuf {
     let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("tollgate")).unwrap();
     assert!(binary.exists(), "{} is missing: run `cargo build --release -p tollgate-gateway` first", binary.display());
     binary
+}
+
+/// The gateway process's resident set now and at its peak (Linux).
+fn resident_memory(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = |key: &str| {
+        status.lines().find(|l| l.starts_with(key)).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    format!("{}, {}", line("VmRSS").unwrap_or_default(), line("VmHWM").unwrap_or_default())
 }

@@ -57,7 +57,9 @@ impl Resolver<'_> {
             wso2::Change::KeyMapping { consumer_key, key_manager, action, .. } => {
                 self.key_mapping(consumer_key, key_manager, *action).await
             }
-            wso2::Change::Subscription { uuid, id, action } => self.subscription(uuid.as_deref(), *id, *action).await,
+            wso2::Change::Subscription { uuid, id, api, action } => {
+                self.subscription(uuid.as_deref(), *id, api.as_deref(), *action).await
+            }
             wso2::Change::Policy { kind, name, action } => self.policy(*kind, name, *action).await,
             wso2::Change::KeyManager { name, action } => self.key_manager(name, *action).await,
             wso2::Change::TokenRevoked { token, expiry_ms } => Ok(revoked(token, *expiry_ms)),
@@ -137,14 +139,22 @@ impl Resolver<'_> {
         Ok(one(EntityKind::KeyMapping, &name, &pull::key_mappings(found)?.mapped, key))
     }
 
-    async fn subscription(&self, uuid: Option<&str>, id: Option<i64>, action: Action) -> Result<Resolution, ApimError> {
+    async fn subscription(
+        &self,
+        uuid: Option<&str>,
+        id: Option<i64>,
+        api: Option<&str>,
+        action: Action,
+    ) -> Result<Resolution, ApimError> {
         let uuid = uuid.map(str::to_owned).or_else(|| id.and_then(|id| self.index.subscriptions.get(&id).cloned()));
         let Some(uuid) = uuid else { return Ok(Resolution::Resync("the event names no known subscription".into())) };
         if action == Action::Delete {
             return Ok(delete(EntityKind::Subscription, &uuid, json!({ "id": uuid })));
         }
-        // The resource cannot be asked for one subscription by its UUID.
-        let mut found = entries("subscriptions", &self.client.get(Resource::Subscriptions, &[]).await?)?;
+        // The resource cannot be asked for one subscription by its UUID, only for an API's:
+        // without that, every subscription of the deployment would be listed per event.
+        let by_api: Vec<(&str, &str)> = api.map(|api| ("apiUUID", api)).into_iter().collect();
+        let mut found = entries("subscriptions", &self.client.get(Resource::Subscriptions, &by_api).await?)?;
         found.retain(|entry| field(entry, "subscriptionUUID") == uuid);
         Ok(one(EntityKind::Subscription, &uuid, &pull::subscriptions(found)?.mapped, json!({ "id": uuid })))
     }

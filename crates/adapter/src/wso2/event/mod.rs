@@ -84,6 +84,9 @@ pub enum Change {
     Subscription {
         uuid: Option<String>,
         id: Option<i64>,
+        /// The subscribed API's UUID, which narrows the re-fetch (API-M 4.x filters
+        /// `/subscriptions` by `apiUUID`; an older one ignores it and lists all).
+        api: Option<String>,
         action: Action,
     },
     Policy {
@@ -181,6 +184,8 @@ struct NotificationEvent {
     subscription_id: Option<i64>,
     #[serde(rename = "subscriptionUUID")]
     subscription_uuid: Option<String>,
+    #[serde(rename = "apiUUID")]
+    api_uuid: Option<String>,
     // Policies.
     policy_type: Option<String>,
     policy_name: Option<String>,
@@ -291,9 +296,12 @@ fn change(event_type: &str, e: &NotificationEvent) -> Result<Change, EventError>
             key_manager: e.key_manager.clone().ok_or_else(|| missing("keyManager"))?,
             action,
         },
-        "SUBSCRIPTIONS_CREATE" | "SUBSCRIPTIONS_UPDATE" | "SUBSCRIPTIONS_DELETE" => {
-            Change::Subscription { uuid: e.subscription_uuid.clone(), id: e.subscription_id, action }
-        }
+        "SUBSCRIPTIONS_CREATE" | "SUBSCRIPTIONS_UPDATE" | "SUBSCRIPTIONS_DELETE" => Change::Subscription {
+            uuid: e.subscription_uuid.clone(),
+            id: e.subscription_id,
+            api: e.api_uuid.clone(),
+            action,
+        },
         "POLICY_CREATE" | "POLICY_UPDATE" | "POLICY_DELETE" => Change::Policy {
             kind: policy_type(e.policy_type.as_deref()).ok_or_else(|| missing("policyType"))?,
             name: e.policy_name.clone().ok_or_else(|| missing("policyName"))?,

@@ -61,11 +61,18 @@ fn application_key_mapping_subscription_and_policy_events_name_their_entity() {
     assert_eq!(mapping, Ok(expected));
     let removed = change("REMOVE_APPLICATION_KEYMAPPING", &json!({"consumerKey": "ck", "keyManager": "KM"}));
     assert!(matches!(removed, Ok(Change::KeyMapping { action: Action::Delete, .. })));
-    let subscription =
-        change("SUBSCRIPTIONS_UPDATE", &json!({"subscriptionId": 3, "subscriptionUUID": "sub", "policyId": "Gold"}));
+    let subscription = change(
+        "SUBSCRIPTIONS_UPDATE",
+        &json!({"subscriptionId": 3, "subscriptionUUID": "sub", "policyId": "Gold", "apiUUID": "api-1"}),
+    );
     assert_eq!(
         subscription,
-        Ok(Change::Subscription { uuid: Some("sub".into()), id: Some(3), action: Action::Upsert })
+        Ok(Change::Subscription {
+            uuid: Some("sub".into()),
+            id: Some(3),
+            api: Some("api-1".into()),
+            action: Action::Upsert
+        })
     );
     let policy = change("POLICY_DELETE", &json!({"policyType": "SUBSCRIPTION", "policyId": 1, "policyName": "Gold"}));
     assert_eq!(
