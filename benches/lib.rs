@@ -1,7 +1,9 @@
 //! Shared fixtures for the Tollgate benches: synthetic deployments shaped like real ones, and
-//! the credential benches' common setup ([`credentials`]).
+//! the credential benches' common setup ([`credentials`]), and the gateway process the
+//! end-to-end benches run ([`process`]).
 
 pub mod credentials;
+pub mod process;
 
 use std::future::Future;
 use std::pin::pin;

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tollgate_benches::process::{gateway_binary, resident_memory_mb};
 use tollgate_tests::control_plane::ControlPlane;
 use tollgate_tests::{Client, GatewayProcess, GatewaySetup, Upstream, empty, eventually};
 
@@ -126,26 +127,5 @@ async fn settled_memory(gateway: &GatewayProcess, path: &str) -> (u64, u64) {
         let _ = conn.send(client.request("GET", path).body(empty()).unwrap()).await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    memory(gateway)
-}
-
-/// (VmRSS, VmHWM) of the gateway process, in MB.
-fn memory(gateway: &GatewayProcess) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", gateway.pid())).unwrap_or_default();
-    let field = |name: &str| {
-        let line = status.lines().find(|line| line.starts_with(name)).unwrap_or_default();
-        line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0) / 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// `TOLLGATE_BIN`, else `tollgate` next to this bench's directory (`target/release`).
-fn gateway_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TOLLGATE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("tollgate")).unwrap();
-    assert!(binary.exists(), "{} is missing: run `cargo build --release -p tollgate-gateway` first", binary.display());
-    binary
+    resident_memory_mb(gateway.pid())
 }

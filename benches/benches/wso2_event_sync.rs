@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tollgate_benches::process::{gateway_binary, resident_memory_mb};
 use tollgate_tests::apim::events::{self, HubEvent};
 use tollgate_tests::apim::{Apim, FakeApi, Form};
 use tollgate_tests::rabbitmq::{Publisher, RabbitMq};
@@ -86,7 +87,8 @@ async fn start(binary: &PathBuf, rabbit: &RabbitMq, issuer: &Issuer, token: Stri
         "wso2_event_sync: {APIS} APIs + {subscriptions} subscriptions served {:.2?} after start",
         started.elapsed()
     );
-    println!("wso2_event_sync: the gateway's {}", resident_memory(gateway.pid()));
+    let (rss, peak) = resident_memory_mb(gateway.pid());
+    println!("wso2_event_sync: the gateway's VmRSS {rss} MB (peak {peak} MB)");
     let connected = async || gateway.admin().get("/config").await.json()["source"]["eventHub"]["connected"] == true;
     assert!(eventually(Duration::from_secs(60), connected).await, "the event hub never connected");
     let publisher = rabbit.publisher(&vhost).await;
@@ -186,24 +188,4 @@ fn report(label: &str, samples: &mut [Duration]) {
 
 fn api_uuid(i: usize) -> String {
     format!("{i:08}-0000-4000-8000-000000000000")
-}
-
-/// `TOLLGATE_BIN`, else `tollgate` next to this bench's directory (`target/release`).
-fn gateway_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TOLLGATE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe.parent().and_then(|deps| deps.parent()).map(|dir| dir.join("tollgate")).unwrap();
-    assert!(binary.exists(), "{} is missing: run `cargo build --release -p tollgate-gateway` first", binary.display());
-    binary
-}
-
-/// The gateway process's resident set now and at its peak (Linux).
-fn resident_memory(pid: u32) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let line = |key: &str| {
-        status.lines().find(|l| l.starts_with(key)).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-    };
-    format!("{}, {}", line("VmRSS").unwrap_or_default(), line("VmHWM").unwrap_or_default())
 }
