@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tollgate_tests::{ApiManager, Client, IssuedCert, Issuer, Pki, Reply, SigningKey, Upstream, eventually};
+use tollgate_tests::{
+    ApiManager, Client, GatewayProcess, IssuedCert, Issuer, Pki, Reply, SigningKey, Upstream, eventually,
+};
 
 use super::catalog::{ApiSpec, Catalog, KeyType};
 use super::{assert_rejected, get_with, token};
@@ -68,8 +70,9 @@ async fn expect(
     reply
 }
 
-#[tokio::test]
-async fn mutualssl_only_accepts_listed_certificates_and_leaves_of_listed_cas_over_http1_and_http2() {
+/// A gateway serving Api `vault` (`mutualssl` only, `GET /gold`) that accepts [`Certificates`]'s
+/// listed leaf and its CA, and the upstream behind it.
+async fn vault() -> (Upstream, Certificates, GatewayProcess) {
     let up = Upstream::start("up").await;
     let setup = gateway();
     let certificates = Certificates::new(setup.pki());
@@ -78,6 +81,12 @@ async fn mutualssl_only_accepts_listed_certificates_and_leaves_of_listed_cas_ove
         .client_certificates(&certificates.entries(setup.pki()))
         .get("/gold", &[]);
     let gw = setup.api_file("a.yaml", &Catalog::new().api(api).yaml()).start().await;
+    (up, certificates, gw)
+}
+
+#[tokio::test]
+async fn mutualssl_only_accepts_listed_certificates_and_leaves_of_listed_cas_over_http1_and_http2() {
+    let (up, certificates, gw) = vault().await;
     let mut admitted = 0;
     for base in [gw.client(), gw.client().http2()] {
         let cases = [
@@ -101,14 +110,7 @@ async fn mutualssl_only_accepts_listed_certificates_and_leaves_of_listed_cas_ove
 
 #[tokio::test]
 async fn hostile_chains_get_the_contracts_error_never_a_5xx() {
-    let up = Upstream::start("up").await;
-    let setup = gateway();
-    let certificates = Certificates::new(setup.pki());
-    let api = ApiSpec::new("vault", &up)
-        .schemes(&["mutualssl"])
-        .client_certificates(&certificates.entries(setup.pki()))
-        .get("/gold", &[]);
-    let gw = setup.api_file("a.yaml", &Catalog::new().api(api).yaml()).start().await;
+    let (up, certificates, gw) = vault().await;
     let leaf = &certificates.ca_leaf;
     let long_chain = IssuedCert {
         cert_pem: format!("{}{}", leaf.cert_pem, gw.pki().ca_pem().repeat(12)),
