@@ -113,6 +113,9 @@ async fn credentials_never_reach_the_logs() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' threads may have cached a callsite's interest while no subscriber wanted it
+    // (a race of scoped subscribers); recompute it now that this one is registered.
+    tracing::callsite::rebuild_interest_cache();
     // The test runtime is single-threaded: the hub's task logs through this subscriber.
     let (rabbit, vhost, mut hub) = connected_hub().await;
     assert!(rabbit.publish(&vhost, "notification", b"{}").await);
