@@ -107,5 +107,12 @@ fn revoked_token(message: &HubMessage) -> String {
 
 /// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    // Bound but never listening: a connection is refused, and no other test's server can take
+    // the port (a dropped listener's port could be reused by one while this test runs). The
+    // socket is kept open for the rest of the test binary.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    std::mem::forget(socket);
+    port
 }
