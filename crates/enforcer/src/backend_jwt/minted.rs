@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use http::HeaderValue;
 use moka::Expiry;
 
@@ -19,10 +20,29 @@ use crate::token::VerifiedCredential;
 /// verification, so no other credential can take the address while the entry lives. A
 /// principal admitted by its client certificate alone is identified by the certificate's
 /// SHA-256.
+///
+/// The common case, one credential on one Api, does not get here on a repeated request: the
+/// JWT last minted for a credential is also kept on the credential itself ([`LastMinted`]).
 #[derive(Debug)]
 pub(super) struct MintedCache {
-    cache: moka::sync::Cache<MintKey, Arc<Minted>, foldhash::fast::RandomState>,
+    cache: moka::sync::Cache<MintKey, Held, foldhash::fast::RandomState>,
 }
+
+/// A cache entry: the JWT, and the verification whose address keys it.
+#[derive(Debug, Clone)]
+struct Held {
+    /// Held to keep a credential's identity (its address) from being reused.
+    _credential: Option<VerifiedCredential>,
+    minted: Arc<Minted>,
+}
+
+/// The backend JWT last minted (or last served from the [`MintedCache`]) for one verified
+/// credential, kept in the credential's verification, which the verified-token cache already
+/// found for this request: a repeated request on the same Api costs one atomic load instead of
+/// a second cache lookup. It lives as long as the verification (at most until the credential's
+/// `exp`, an hour at most) and holds one JWT (~1 KiB), never the credential itself (no cycle).
+#[derive(Debug, Default)]
+pub(crate) struct LastMinted(ArcSwapOption<Minted>);
 
 /// (holder, Api id).
 type MintKey = (Holder, Arc<str>);
@@ -41,8 +61,8 @@ pub(super) enum Holder {
 /// subscription and key type (a snapshot may have changed them since).
 #[derive(Debug)]
 pub(super) struct Minted {
-    /// Held to keep a credential's identity (its address) from being reused.
-    _credential: Option<VerifiedCredential>,
+    /// The Api it was minted for.
+    api_id: Arc<str>,
     /// The certificate tier's policy it was minted with (its `tier` claim for a certificate alone).
     certificate_policy: Option<Arc<str>>,
     subject: Arc<str>,
@@ -74,22 +94,23 @@ const CAPACITY: u64 = 32 * 1024;
 
 impl MintedCache {
     pub(super) fn new() -> Self {
-        let cache = moka::sync::Cache::<MintKey, Arc<Minted>>::builder()
+        let cache = moka::sync::Cache::<MintKey, Held>::builder()
             .max_capacity(CAPACITY)
-            .weigher(|_, minted| weight(minted.header.len()))
+            .weigher(|_, held| weight(held.minted.header.len()))
             .expire_after(UntilRenewal)
             .build_with_hasher(foldhash::fast::RandomState::default());
         MintedCache { cache }
     }
 
     pub(super) fn get(&self, holder: Holder, api: &ApiGuard) -> Option<Arc<Minted>> {
-        self.cache.get(&(holder, api.id.clone()))
+        self.cache.get(&(holder, api.id.clone())).map(|held| held.minted)
     }
 
-    /// Remembers `minted`, unless it is already due for renewal.
-    pub(super) fn insert(&self, holder: Holder, api: &ApiGuard, minted: Arc<Minted>) {
+    /// Remembers `minted` for `principal` as `holder`, unless it is already due for renewal.
+    pub(super) fn insert(&self, holder: Holder, principal: &Principal, minted: Arc<Minted>) {
         if !minted.cache_ttl.is_zero() {
-            self.cache.insert((holder, api.id.clone()), minted);
+            let held = Held { _credential: principal.credential.clone(), minted };
+            self.cache.insert((holder, held.minted.api_id.clone()), held);
         }
     }
 
@@ -110,7 +131,7 @@ impl Minted {
         (now, renew_at): (u64, u64),
     ) -> Self {
         Minted {
-            _credential: principal.credential.clone(),
+            api_id: api.id.clone(),
             certificate_policy: certificate_policy(principal).cloned(),
             subject: principal.subject.clone(),
             key,
@@ -129,6 +150,7 @@ impl Minted {
     /// Whether this JWT may be sent for `principal` on `api` at `now`, signed by `current`.
     pub(super) fn serves(&self, principal: &Principal, api: &ApiGuard, current: &Arc<SigningKey>, now: u64) -> bool {
         now < self.renew_at
+            && *self.api_id == *api.id
             && Arc::ptr_eq(&self.key, current)
             && self.key_type == principal.key_type
             && same(&self.application, &principal.application)
@@ -138,6 +160,28 @@ impl Minted {
             && *self.api_name == *api.name
             && *self.api_version == *api.version
             && *self.api_context == *api_context(api)
+    }
+}
+
+// === impl LastMinted ===
+
+impl LastMinted {
+    /// The JWT last kept, when it may be sent for `principal` on `api` at `now`, signed by
+    /// `current`.
+    pub(super) fn serving(
+        &self,
+        principal: &Principal,
+        api: &ApiGuard,
+        current: &Arc<SigningKey>,
+        now: u64,
+    ) -> Option<HeaderValue> {
+        let last = self.0.load();
+        let minted = last.as_deref()?;
+        minted.serves(principal, api, current, now).then(|| minted.header.clone())
+    }
+
+    pub(super) fn keep(&self, minted: Arc<Minted>) {
+        self.0.store(Some(minted));
     }
 }
 
@@ -177,19 +221,13 @@ fn same<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
 
 // === impl UntilRenewal ===
 
-impl Expiry<MintKey, Arc<Minted>> for UntilRenewal {
-    fn expire_after_create(&self, _: &MintKey, minted: &Arc<Minted>, _: Instant) -> Option<Duration> {
-        Some(minted.cache_ttl)
+impl Expiry<MintKey, Held> for UntilRenewal {
+    fn expire_after_create(&self, _: &MintKey, held: &Held, _: Instant) -> Option<Duration> {
+        Some(held.minted.cache_ttl)
     }
 
-    fn expire_after_update(
-        &self,
-        _: &MintKey,
-        minted: &Arc<Minted>,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(minted.cache_ttl)
+    fn expire_after_update(&self, _: &MintKey, held: &Held, _: Instant, _: Option<Duration>) -> Option<Duration> {
+        Some(held.minted.cache_ttl)
     }
 }
 

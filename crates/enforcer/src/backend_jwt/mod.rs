@@ -9,8 +9,9 @@
 //! expiry and `ttl_seconds` from now.
 //!
 //! Cached per (credential, Api) in a bounded moka cache until a margin before `exp` (a quarter
-//! of the JWT's life, at most 30 s), so a repeated request costs a lookup and a reference count,
-//! no signature. A hit is re-checked against the request: the key that signs now, and the
+//! of the JWT's life, at most 30 s), and the last one made for a verified credential also on
+//! the credential itself, so a repeated request on the same Api costs an atomic load and a
+//! reference count, no lookup and no signature. A hit is re-checked against the request: the key that signs now, and the
 //! application, subscription and Api it was made for (a snapshot swap may have changed them).
 //!
 //! The signing key is an RSA (RS256) or EC P-256 (ES256) private key, parsed and proven to sign
@@ -24,6 +25,7 @@ mod minted;
 mod signer;
 
 pub use self::key::{KeyError, MAX_KEY_PEM_BYTES, SigningKey};
+pub(crate) use self::minted::LastMinted;
 pub use self::signer::{BackendJwtError, BackendJwtSettings, BackendJwtSigner};
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::minted::{Holder, Minted, MintedCache, renewal};
 use crate::clock::SharedClock;
 use crate::guard::ApiGuard;
 use crate::principal::Principal;
+use crate::token::VerifiedCredential;
 
 /// `[backend_jwt]` besides the key, as the gateway validated it (operator.md).
 #[derive(Debug, Clone)]
@@ -71,25 +72,35 @@ impl BackendJwtSigner {
         &self.settings.header
     }
 
-    /// The backend JWT for `principal` on `api`: from the cache when one minted earlier for the
-    /// same credential (or, admitted by a client certificate alone, the same certificate) still
-    /// describes them and was signed by the current key, else a new one (one signature). A
-    /// principal with neither has nothing to cache under: minted every time.
+    /// The backend JWT for `principal` on `api`: the one kept on the principal's credential,
+    /// else from the cache, when one minted earlier for the same credential (or, admitted by a
+    /// client certificate alone, the same certificate) still describes them and was signed by
+    /// the current key; else a new one (one signature). A principal with neither has nothing
+    /// to cache under: minted every time.
     pub fn assertion(&self, principal: &Principal, api: &ApiGuard) -> Result<HeaderValue, BackendJwtError> {
         let now = self.clock.unix_seconds();
-        let current = self.keys.load().current.clone();
+        let ring = self.keys.load();
+        let current = &ring.current;
         let Some(holder) = Holder::of(principal) else {
-            return self.mint(principal, api, &current, now).map(|(header, _)| header);
+            return self.mint(principal, api, current, now).map(|(header, _)| header);
         };
-        if let Some(hit) = self.minted.get(holder, api)
-            && hit.serves(principal, api, &current, now)
-        {
-            return Ok(hit.header.clone());
+        let last = principal.credential.as_ref().map(VerifiedCredential::last_minted);
+        if let Some(header) = last.and_then(|last| last.serving(principal, api, current, now)) {
+            return Ok(header);
         }
-        let (header, renew_at) = self.mint(principal, api, &current, now)?;
-        let minted = Minted::new(current, (principal, api), header.clone(), (now, renew_at));
-        self.minted.insert(holder, api, Arc::new(minted));
-        Ok(header)
+        let minted = match self.minted.get(holder, api).filter(|hit| hit.serves(principal, api, current, now)) {
+            Some(hit) => hit,
+            None => {
+                let (header, renew_at) = self.mint(principal, api, current, now)?;
+                let minted = Arc::new(Minted::new(current.clone(), (principal, api), header, (now, renew_at)));
+                self.minted.insert(holder, principal, minted.clone());
+                minted
+            }
+        };
+        if let Some(last) = last {
+            last.keep(minted.clone());
+        }
+        Ok(minted.header.clone())
     }
 
     /// Signs with `key` from now on. The replaced key stays published until every JWT it
@@ -116,6 +127,12 @@ impl BackendJwtSigner {
         let ring = self.keys.load();
         let retired = ring.retired.iter().filter(|(_, until)| *until >= now).map(|(key, _)| key);
         JwkSet { keys: std::iter::once(&ring.current).chain(retired).map(|key| key.public_jwk().clone()).collect() }
+    }
+
+    /// Empties the cache shared by all credentials (not what each credential keeps).
+    #[cfg(test)]
+    pub(crate) fn forget_cached(&self) {
+        self.minted.clear();
     }
 
     /// The `kid` of the key that signs now.

@@ -7,6 +7,7 @@ use super::api_key::ApiKeyGrant;
 use super::claims::Lifetime;
 use super::keys::VerificationKey;
 use super::parsed::ParsedToken;
+use crate::backend_jwt::LastMinted;
 use crate::enforcement::Revocations;
 use crate::model::{KeyManager, RevokedId};
 use crate::rejection::TokenError;
@@ -31,6 +32,8 @@ pub(crate) struct VerifiedToken {
     cache_ttl: Duration,
     /// Its weight in the cache: one per started KiB of token.
     cache_weight: u32,
+    /// The backend JWT last made for it, for a repeated request on the same Api.
+    last_minted: LastMinted,
 }
 
 /// A verified credential as a principal carries it: what is cached per credential (backend
@@ -105,6 +108,7 @@ impl VerifiedToken {
             key,
             lifetime,
             revocation,
+            last_minted: LastMinted::default(),
         })
     }
 
@@ -169,6 +173,11 @@ impl VerifiedCredential {
     /// When the credential expires, in Unix seconds; `None`: never (an API key without `exp`).
     pub fn expires_at(&self) -> Option<u64> {
         Some(self.0.expires_at()).filter(|&at| at != u64::MAX)
+    }
+
+    /// The backend JWT last made for this credential (see [`LastMinted`]).
+    pub(crate) fn last_minted(&self) -> &LastMinted {
+        &self.0.last_minted
     }
 
     /// An identity that no other live credential shares: the address of the verification,

@@ -83,3 +83,20 @@ async fn a_cached_jwt_is_not_served_after_rotation_or_once_its_application_chang
     let minted = signer.assertion(&changed, &world.api).expect("a JWT");
     assert_eq!(claims_of(&minted)["http://wso2.org/claims/applicationname"], "renamed");
 }
+
+#[tokio::test]
+async fn a_credential_keeps_its_last_jwt_and_the_shared_cache_the_ones_for_other_apis() {
+    let (world, token) = world_and_token(NOW + 3600).await;
+    let signer = signer(&world);
+    let principal = world.check(&token).await.expect("admitted");
+    let mut other_api = world.api.clone();
+    other_api.id = "api-2".into();
+    let first = signer.assertion(&principal, &world.api).expect("a JWT");
+    let other = signer.assertion(&principal, &other_api).expect("a JWT");
+    assert_eq!(signer.assertion(&principal, &world.api).ok(), Some(first.clone()), "the shared cache, per Api");
+    signer.forget_cached();
+    let again = world.check(&token).await.expect("admitted");
+    assert_eq!(signer.assertion(&again, &world.api).ok(), Some(first), "kept on the credential itself");
+    let reminted = signer.assertion(&again, &other_api).expect("a JWT");
+    assert_ne!(claims_of(&reminted)["jti"], claims_of(&other)["jti"], "the credential keeps one JWT, for its last Api");
+}
