@@ -1,6 +1,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use http::Method;
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::api::Api;
@@ -90,11 +91,25 @@ impl RouterMetrics {
         })
     }
 
-    pub(crate) fn request(&self, api: Option<&Api>, method: &str, code: u16) {
+    /// Counts an answered request: from `api`'s own handle when its method's first successful
+    /// status is `code` (the common case: no label hashing, no lock), else by label lookup.
+    pub(crate) fn request(&self, api: Option<&Api>, method: &Method, code: u16) {
+        let (index, method) = method_label(method);
+        let handles = api.and_then(|api| self.handles(api).map(|handles| (api, handles)));
+        if let Some((api, handles)) = handles
+            && let Some(counter) = handles.answered(index, code, || self.requests_of(Some(api), method, code))
+        {
+            counter.inc();
+            return;
+        }
+        self.requests_of(api, method, code).inc();
+    }
+
+    fn requests_of(&self, api: Option<&Api>, method: &str, code: u16) -> IntCounter {
         let buf = itoa_status(code);
         let code = std::str::from_utf8(&buf).unwrap_or("000");
         let [api, version] = labels(api);
-        self.requests.with_label_values(&[api, version, method, code]).inc();
+        self.requests.with_label_values(&[api, version, method, code])
     }
 
     /// The request-duration histogram of `api` (labels `""` without one).
@@ -122,6 +137,7 @@ impl RouterMetrics {
                 request_duration: self.request_duration.with_label_values(&labels),
                 upstream_duration: self.upstream_duration.with_label_values(&labels),
                 upstream_timeouts: self.upstream_errors.with_label_values(&[labels[0], labels[1], "timeout"]),
+                answered: Default::default(),
             }
         });
         (handles.instance == self.instance).then_some(handles)
@@ -176,6 +192,45 @@ struct ApiHandles {
     request_duration: Histogram,
     upstream_duration: Histogram,
     upstream_timeouts: IntCounter,
+    /// Per method label (by [`method_label`]'s index), the `tollgate_requests_total` series of
+    /// the first successful (2xx) status the API answered it with.
+    answered: [OnceLock<(u16, IntCounter)>; METHOD_LABELS],
+}
+
+/// How many method label values there are.
+const METHOD_LABELS: usize = 10;
+
+/// The method as a metric label, with its index among the labels: the standard methods by
+/// name, anything else `OTHER`, so a client cannot create label values.
+fn method_label(method: &Method) -> (usize, &'static str) {
+    match *method {
+        Method::GET => (0, "GET"),
+        Method::POST => (1, "POST"),
+        Method::PUT => (2, "PUT"),
+        Method::PATCH => (3, "PATCH"),
+        Method::DELETE => (4, "DELETE"),
+        Method::HEAD => (5, "HEAD"),
+        Method::OPTIONS => (6, "OPTIONS"),
+        Method::CONNECT => (7, "CONNECT"),
+        Method::TRACE => (8, "TRACE"),
+        _ => (METHOD_LABELS - 1, "OTHER"),
+    }
+}
+
+// === impl ApiHandles ===
+
+impl ApiHandles {
+    /// The counter of the method at index `method` answered with `code`, when it is the one kept for the method:
+    /// the first 2xx status counted for it (made by `lookup`). `None`: count by label lookup.
+    fn answered(&self, method: usize, code: u16, lookup: impl FnOnce() -> IntCounter) -> Option<&IntCounter> {
+        let slot = self.answered.get(method)?;
+        let (kept, counter) = match slot.get() {
+            Some(kept) => kept,
+            None if (200..300).contains(&code) => slot.get_or_init(|| (code, lookup())),
+            None => return None,
+        };
+        (*kept == code).then_some(counter)
+    }
 }
 
 /// The `api` and `version` label values.
@@ -240,6 +295,31 @@ mod tests {
         assert_eq!(upstream_count(&first, ["", ""]), 1);
         first.request_duration(Some(&api)).observe(0.5);
         assert_eq!(first.request_duration.with_label_values(&["pets", "v1"]).get_sample_count(), 1);
+        Ok(())
+    }
+
+    fn answered(metrics: &RouterMetrics, labels: [&str; 4]) -> u64 {
+        metrics.requests.with_label_values(&labels).get()
+    }
+
+    #[test]
+    fn answered_requests_count_under_their_method_and_status_kept_or_not() -> prometheus::Result<()> {
+        let (first, second) = (RouterMetrics::unregistered()?, RouterMetrics::unregistered()?);
+        let api = api();
+        let purge = Method::from_bytes(b"PURGE").map_err(|e| prometheus::Error::Msg(e.to_string()))?;
+        let answers = [(Method::GET, 404), (Method::GET, 200), (Method::GET, 200), (Method::GET, 500)];
+        for (method, code) in answers.into_iter().chain([(Method::POST, 201), (Method::GET, 200), (purge, 204)]) {
+            first.request(Some(&api), &method, code);
+        }
+        second.request(Some(&api), &Method::GET, 200);
+        first.request(None, &Method::GET, 200);
+        assert_eq!(answered(&first, ["pets", "v1", "GET", "200"]), 3, "the kept series");
+        assert_eq!(answered(&first, ["pets", "v1", "GET", "404"]), 1, "before any 2xx: not kept");
+        assert_eq!(answered(&first, ["pets", "v1", "GET", "500"]), 1, "another status than the kept one");
+        assert_eq!(answered(&first, ["pets", "v1", "POST", "201"]), 1);
+        assert_eq!(answered(&first, ["pets", "v1", "OTHER", "204"]), 1, "an unknown method is no label of its own");
+        assert_eq!(answered(&first, ["", "", "GET", "200"]), 1, "no API");
+        assert_eq!(answered(&second, ["pets", "v1", "GET", "200"]), 1, "`first`'s handles are not `second`'s");
         Ok(())
     }
 }

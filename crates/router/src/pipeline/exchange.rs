@@ -194,7 +194,7 @@ impl Exchange {
         tracer: &Tracer,
     ) -> Response<ResponseBody> {
         response.headers_mut().insert(X_REQUEST_ID, self.request_id.clone());
-        metrics.request(self.api.as_deref(), method_label(&self.method), response.status().as_u16());
+        metrics.request(self.api.as_deref(), &self.method, response.status().as_u16());
         let duration = metrics.request_duration(self.api.as_deref());
         let status = response.status().as_u16();
         let started = self.started;
@@ -264,23 +264,6 @@ fn content_length(headers: &http::HeaderMap) -> u64 {
     headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-/// The method as a metric label: the standard methods by name, anything else `OTHER`, so a
-/// client cannot create label values.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "OTHER",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,12 +275,5 @@ mod tests {
         assert_eq!(routing_host(b"api.example.com:8443"), RoutingHost::Within(15));
         assert_eq!(routing_host(b"[::1]:8443"), RoutingHost::Within(5));
         assert_eq!(routing_host(b"[::1]"), RoutingHost::Within(5));
-    }
-
-    #[test]
-    fn unknown_methods_do_not_become_labels() {
-        assert_eq!(method_label(&Method::GET), "GET");
-        let custom = Method::from_bytes(b"PURGE").unwrap_or(Method::GET);
-        assert_eq!(method_label(&custom), "OTHER");
     }
 }
