@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tollgate_enforcer::model::PolicyKind;
 
+use crate::dto::decode_seeing_ignored;
 use crate::dto::keys::decode_noting_unknown;
 use crate::rejected::EntityKind;
 
@@ -104,9 +105,11 @@ impl UniqueKey {
 /// its documents holding one before they got here).
 pub(crate) fn decode<T: Entity>(raw: &Value) -> Result<T, FieldError> {
     // The fast path decodes without tracking the path; only a failure is decoded again to
-    // name the field.
-    let (dto, unknown) = decode_noting_unknown::<T::Dto<'_>, _>(raw);
-    unknown::log_once::<T>(&unknown);
+    // name the field, and only an entity with an unknown key to name the key.
+    let (dto, any_unknown) = decode_seeing_ignored::<T::Dto<'_>, _>(raw);
+    if any_unknown {
+        unknown::log_once::<T>(&decode_noting_unknown::<T::Dto<'_>, _>(raw).1);
+    }
     match dto {
         Ok(dto) => T::from_dto(dto),
         Err(_) => Err(decode_error::<T::Dto<'_>>(raw)),
@@ -119,8 +122,11 @@ pub(crate) fn decode<T: Entity>(raw: &Value) -> Result<T, FieldError> {
 /// [`decode`] on the value, whose error names the field.
 pub(crate) fn decode_text<T: Entity>(text: &str) -> Option<Result<T, FieldError>> {
     let mut json = serde_json::Deserializer::from_str(text);
-    let (dto, unknown) = decode_noting_unknown::<T::Dto<'_>, _>(&mut json);
-    unknown::log_once::<T>(&unknown);
+    let (dto, any_unknown) = decode_seeing_ignored::<T::Dto<'_>, _>(&mut json);
+    if any_unknown {
+        let mut again = serde_json::Deserializer::from_str(text);
+        unknown::log_once::<T>(&decode_noting_unknown::<T::Dto<'_>, _>(&mut again).1);
+    }
     json.end().ok()?;
     dto.ok().map(T::from_dto)
 }
