@@ -9,7 +9,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use serde_json::Value;
 use tollgate_enforcer::model::{Policy, PolicyKind, PolicyName};
 
-use super::set::{Admitted, Diff, Provenance, Uniqueness};
+use super::set::{Admitted, Candidate, Diff, Provenance, Uniqueness};
 use super::{Catalog, EntitySet, KindFn, Sets, Stored, for_each_kind, is_builtin, policy_exists, with_kind};
 use crate::dto::{Document, RawEntity};
 use crate::kind::ByKind;
@@ -183,7 +183,7 @@ fn replace_set<T: Stored>(
                 Err(error) => Err(error),
             },
             (false, Checked::Decoded(result)) => result
-                .and_then(|entity| next.admit(entity, Uniqueness::Strict))
+                .and_then(|candidate| next.admit(candidate, Uniqueness::Strict))
                 .map(|admitted| next.upsert_from(admitted, previous, provenance(raw))),
         };
         let Err(error) = result else { continue };
@@ -204,8 +204,9 @@ fn provenance(raw: &RawEntity) -> Provenance {
 enum Checked<T> {
     /// The previous set holds an entity validated from this very value: no decoding.
     Unchanged(String, Arc<T>),
-    /// Decoded and validated (the rules that need no other entity of its kind).
-    Decoded(Result<T, FieldError>),
+    /// Decoded and validated (the rules that need no other entity of its kind), with its
+    /// key and unique values.
+    Decoded(Result<Candidate<T>, FieldError>),
 }
 
 /// Checks every raw entity on its own, returning the key each claims. This is the bulk of a
@@ -230,8 +231,9 @@ fn check<T: Stored>(previous: &EntitySet<T>, raw: &RawEntity, known: &Known<'_>)
     // fails to decode or validate, to name what failed) goes through a value, parsed here on
     // the validating thread and dropped right after.
     if let Some(Ok(entity)) = raw.text().and_then(|text| decode_text::<T>(text)) {
-        let key = entity.key();
-        return (Some(key), Checked::Decoded(check_against(&entity, known).map(|()| entity)));
+        let candidate = Candidate::new(entity);
+        let key = candidate.key().to_owned();
+        return (Some(key), Checked::Decoded(check_against(candidate.entity(), known).map(|()| candidate)));
     }
     let value = match raw.value() {
         Ok(value) => value,
@@ -241,7 +243,7 @@ fn check<T: Stored>(previous: &EntitySet<T>, raw: &RawEntity, known: &Known<'_>)
     let unchanged = claimed.as_deref().and_then(|key| previous.built_from(key, raw));
     let checked = match (unchanged, &claimed) {
         (Some(entity), Some(key)) => Checked::Unchanged(key.clone(), entity.clone()),
-        (Some(_) | None, _) => Checked::Decoded(validate(&value, known)),
+        (Some(_) | None, _) => Checked::Decoded(validate(&value, known).map(Candidate::new)),
     };
     (claimed, checked)
 }
@@ -266,7 +268,7 @@ pub(super) fn admit<T: Stored>(
     known: &Known<'_>,
     uniqueness: Uniqueness,
 ) -> Result<Admitted<T>, FieldError> {
-    set.admit(validate(raw, known)?, uniqueness)
+    set.admit(Candidate::new(validate(raw, known)?), uniqueness)
 }
 
 /// The rejection of one entity, named by its key or else by `locator` (`apis[3]`), its

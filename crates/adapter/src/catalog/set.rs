@@ -20,7 +20,17 @@ pub(crate) enum Uniqueness {
     EventsTakeOver,
 }
 
-/// A validated entity that fits the set, with its key and unique values computed once.
+/// A validated entity with its key and unique values, computed once, where it was
+/// validated (on the validating threads for a document): admitting it into a set, one
+/// entity after the other, then only looks them up.
+#[derive(Debug)]
+pub(crate) struct Candidate<T> {
+    entity: T,
+    key: String,
+    uniques: Vec<UniqueKey>,
+}
+
+/// A candidate that fits the set.
 #[derive(Debug)]
 pub(crate) struct Admitted<T> {
     pub(crate) entity: T,
@@ -33,8 +43,9 @@ pub(crate) struct Admitted<T> {
 #[derive(Debug)]
 pub(crate) struct EntitySet<T> {
     entries: IndexMap<String, Slot<T>>,
-    /// (what, value) → the key of the entity that holds it.
-    owners: HashMap<(&'static str, String), String>,
+    /// What (`name and version`) → value → the key of the entity that holds it. Nested so
+    /// that a value is looked up by reference.
+    owners: HashMap<&'static str, HashMap<String, String>>,
     /// Something changed since the last snapshot build.
     changed: bool,
 }
@@ -72,7 +83,7 @@ impl<T: Entity> EntitySet<T> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         EntitySet {
             entries: IndexMap::with_capacity_and_hasher(capacity, Hasher::default()),
-            owners: HashMap::with_capacity_and_hasher(capacity, Hasher::default()),
+            owners: HashMap::default(),
             changed: false,
         }
     }
@@ -109,19 +120,20 @@ impl<T: Entity> EntitySet<T> {
         self.entries.len()
     }
 
-    /// Checks `entity` against the others: fails when one of its unique values is held by
-    /// an entity with another key (with [`Uniqueness::EventsTakeOver`], values that events
-    /// take over are not checked).
-    pub(crate) fn admit(&self, entity: T, mode: Uniqueness) -> Result<Admitted<T>, FieldError> {
-        let key = entity.key();
-        let uniques = self.clashes(&entity, &key, mode)?;
+    /// Checks `candidate` against the others: fails when one of its unique values is held
+    /// by an entity with another key (with [`Uniqueness::EventsTakeOver`], values that
+    /// events take over are not checked).
+    pub(crate) fn admit(&self, candidate: Candidate<T>, mode: Uniqueness) -> Result<Admitted<T>, FieldError> {
+        let Candidate { entity, key, uniques } = candidate;
+        self.clashes(&uniques, &key, mode)?;
         Ok(Admitted { entity, key, uniques })
     }
 
     /// Inserts an entity validated before (a kept previous version, or one whose raw value
     /// did not change), if it still fits.
     pub(crate) fn readmit(&mut self, key: String, entity: Arc<T>, from: Provenance) -> Result<(), FieldError> {
-        let uniques = self.clashes(&entity, &key, Uniqueness::Strict)?;
+        let uniques = entity.unique_keys();
+        self.clashes(&uniques, &key, Uniqueness::Strict)?;
         self.put(key, Slot { entity, source: from.source, origin: from.origin }, uniques);
         Ok(())
     }
@@ -133,7 +145,7 @@ impl<T: Entity> EntitySet<T> {
             .uniques
             .iter()
             .filter(|unique| unique.taken_over_by_events)
-            .filter_map(|unique| self.owners.get(&(unique.what, unique.value.clone())))
+            .filter_map(|unique| self.owner(unique))
             .filter(|owner| **owner != admitted.key)
             .cloned()
             .collect();
@@ -225,19 +237,22 @@ impl<T: Entity> EntitySet<T> {
         std::mem::take(&mut self.changed)
     }
 
-    fn clashes(&self, entity: &T, key: &str, mode: Uniqueness) -> Result<Vec<UniqueKey>, FieldError> {
-        let uniques = entity.unique_keys();
-        for unique in &uniques {
+    fn clashes(&self, uniques: &[UniqueKey], key: &str, mode: Uniqueness) -> Result<(), FieldError> {
+        for unique in uniques {
             if unique.taken_over_by_events && mode == Uniqueness::EventsTakeOver {
                 continue;
             }
-            let lookup = (unique.what, unique.value.clone());
-            if let Some(owner) = self.owners.get(&lookup).filter(|owner| **owner != key) {
-                let (what, value, other) = (unique.what, lookup.1, T::display_key(owner));
+            if let Some(owner) = self.owner(unique).filter(|owner| **owner != key) {
+                let (what, value, other) = (unique.what, unique.value.clone(), T::display_key(owner));
                 return Err(FieldError::new(unique.field, Problem::Taken { what, value, kind: T::KIND, other }));
             }
         }
-        Ok(uniques)
+        Ok(())
+    }
+
+    /// The key of the entity holding `unique`'s value.
+    fn owner(&self, unique: &UniqueKey) -> Option<&String> {
+        self.owners.get(unique.what)?.get(unique.value.as_str())
     }
 
     fn put(&mut self, key: String, slot: Slot<T>, uniques: Vec<UniqueKey>) {
@@ -245,8 +260,10 @@ impl<T: Entity> EntitySet<T> {
             let old = old.entity.clone();
             self.release(&old);
         }
+        let capacity = self.entries.capacity();
         for unique in uniques {
-            self.owners.insert((unique.what, unique.value), key.clone());
+            let owners = self.owners.entry(unique.what).or_insert_with(|| values_map(capacity));
+            owners.insert(unique.value, key.clone());
         }
         self.entries.insert(key, slot);
         self.changed = true;
@@ -254,9 +271,35 @@ impl<T: Entity> EntitySet<T> {
 
     fn release(&mut self, entity: &T) {
         for unique in entity.unique_keys() {
-            self.owners.remove(&(unique.what, unique.value));
+            if let Some(owners) = self.owners.get_mut(unique.what) {
+                owners.remove(&unique.value);
+            }
         }
     }
+}
+
+// === impl Candidate ===
+
+impl<T: Entity> Candidate<T> {
+    pub(crate) fn new(entity: T) -> Self {
+        let key = entity.key();
+        let uniques = entity.unique_keys();
+        Candidate { entity, key, uniques }
+    }
+
+    pub(crate) fn entity(&self) -> &T {
+        &self.entity
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// The owners of one kind of unique value, sized for the set's entities (each has about one
+/// value of each kind).
+fn values_map(capacity: usize) -> HashMap<String, String> {
+    HashMap::with_capacity_and_hasher(capacity, Hasher::default())
 }
 
 impl<T> Default for EntitySet<T> {

@@ -13,6 +13,7 @@ mod api;
 mod document;
 mod enforcement;
 mod event;
+mod ignored;
 pub mod keys;
 mod raw;
 
@@ -23,6 +24,7 @@ pub use enforcement::{
     ApplicationDto, IdDto, KeyManagerDto, KeyMappingDto, LimitDto, PolicyDto, RevokedTokenDto, SubscriptionDto,
 };
 pub use event::{Event, EventKind, EventPage};
+pub(crate) use ignored::decode_seeing_ignored;
 pub use raw::RawEntity;
 pub(crate) use raw::{LiveRaw, RawSource};
 

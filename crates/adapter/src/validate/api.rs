@@ -74,7 +74,8 @@ impl Entity for Api {
 
     /// (name, version), and each base path on each vhost (or on "any host").
     fn unique_keys(&self) -> Vec<UniqueKey> {
-        let name = UniqueKey::new("name", "name and version", format!("{} {}", self.guard.name, self.guard.version));
+        let name = [&*self.guard.name, " ", &*self.guard.version].concat();
+        let name = UniqueKey::new("name", "name and version", name);
         let any_host: [Arc<str>; 1] = [Arc::from("")];
         let hosts = if self.vhosts.is_empty() { &any_host[..] } else { &self.vhosts[..] };
         let paths = self.base_paths.iter().flat_map(|path| hosts.iter().map(move |host| base_path_key(path, host)));
@@ -116,8 +117,8 @@ impl Entity for Api {
 
 fn base_path_key(path: &str, host: &str) -> UniqueKey {
     let value = match host.is_empty() {
-        true => format!("{path} on any host"),
-        false => format!("{path} on host {host}"),
+        true => [path, " on any host"].concat(),
+        false => [path, " on host ", host].concat(),
     };
     UniqueKey::new("context", "base path", value)
 }
@@ -197,7 +198,7 @@ fn operation(dto: OperationDto<'_>) -> Result<Operation, FieldError> {
         secured: dto.secured.unwrap_or(true),
         scopes: text_list(dto.scopes, "scopes")?,
         throttling_policy: optional_name(dto.throttling_policy, "throttlingPolicy")?,
-        resource: format!("{verb_name} {}", template.as_str()).into(),
+        resource: [&*verb_name, " ", template.as_str()].concat().into(),
     };
     Ok(Operation { template, verb, guard })
 }

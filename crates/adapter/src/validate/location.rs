@@ -6,6 +6,8 @@ use super::error::{FieldError, Problem};
 use crate::dto::Text;
 
 const VERSION_PLACEHOLDER: &str = "{version}";
+/// The placeholder with the slash before it, left out of the default path.
+const VERSION_PLACEHOLDER_SEGMENT: &str = "/{version}";
 
 /// An API's `context`, checked: starts with `/`, no trailing `/`, no empty or dot segments,
 /// and `{version}` only as one whole segment.
@@ -39,14 +41,14 @@ impl Context {
     pub(crate) fn base_path(&self, version: &str) -> String {
         match self.templated {
             true => self.raw.replace(VERSION_PLACEHOLDER, version),
-            false => format!("{}/{version}", self.raw),
+            false => [&self.raw, "/", version].concat(),
         }
     }
 
     /// Where the default version is also served: the context without `{version}` and the
     /// slash before it (the root when nothing remains).
     pub(crate) fn default_path(&self) -> String {
-        let path = self.raw.replace(&format!("/{VERSION_PLACEHOLDER}"), "");
+        let path = self.raw.replace(VERSION_PLACEHOLDER_SEGMENT, "");
         match path.is_empty() {
             true => "/".to_owned(),
             false => path,

@@ -22,7 +22,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tollgate_enforcer::model::PolicyKind;
 
-use crate::dto::keys::decode_noting_unknown;
+use crate::dto::decode_seeing_ignored;
+use crate::dto::keys::{KeyPath, decode_noting_unknown};
 use crate::rejected::EntityKind;
 
 pub use endpoint::{MAX_CORS_MAX_AGE, MAX_RETRIES, MAX_TIMEOUT_MS};
@@ -105,7 +106,7 @@ impl UniqueKey {
 pub(crate) fn decode<T: Entity>(raw: &Value) -> Result<T, FieldError> {
     // The fast path decodes without tracking the path; only a failure is decoded again to
     // name the field.
-    let (dto, unknown) = decode_noting_unknown::<T::Dto<'_>, _>(raw);
+    let (dto, unknown) = decode_dto::<T>(raw);
     unknown::log_once::<T>(&unknown);
     match dto {
         Ok(dto) => T::from_dto(dto),
@@ -118,11 +119,32 @@ pub(crate) fn decode<T: Entity>(raw: &Value) -> Result<T, FieldError> {
 /// when the text does not decode into the wire type: the caller then goes through
 /// [`decode`] on the value, whose error names the field.
 pub(crate) fn decode_text<T: Entity>(text: &str) -> Option<Result<T, FieldError>> {
-    let mut json = serde_json::Deserializer::from_str(text);
-    let (dto, unknown) = decode_noting_unknown::<T::Dto<'_>, _>(&mut json);
+    let (dto, unknown) = decode_dto_text::<T>(text);
     unknown::log_once::<T>(&unknown);
-    json.end().ok()?;
-    dto.ok().map(T::from_dto)
+    dto.map(T::from_dto)
+}
+
+/// The wire type decoded from `raw`, and the keys it does not have. They are seen by a flag
+/// and named by decoding again only for an entity that has one: naming them on the way
+/// costs a `String` per key of every entity.
+fn decode_dto<T: Entity>(raw: &Value) -> (Result<T::Dto<'_>, serde_json::Error>, Vec<KeyPath>) {
+    let (dto, any_unknown) = decode_seeing_ignored::<T::Dto<'_>, _>(raw);
+    let unknown = match any_unknown {
+        true => decode_noting_unknown::<T::Dto<'_>, _>(raw).1,
+        false => Vec::new(),
+    };
+    (dto, unknown)
+}
+
+/// [`decode_dto`] from JSON text; `None` when the text is not one wire value.
+fn decode_dto_text<T: Entity>(text: &str) -> (Option<T::Dto<'_>>, Vec<KeyPath>) {
+    let mut json = serde_json::Deserializer::from_str(text);
+    let (dto, any_unknown) = decode_seeing_ignored::<T::Dto<'_>, _>(&mut json);
+    let unknown = match any_unknown {
+        true => decode_noting_unknown::<T::Dto<'_>, _>(&mut serde_json::Deserializer::from_str(text)).1,
+        false => Vec::new(),
+    };
+    (json.end().ok().and(dto.ok()), unknown)
 }
 
 fn decode_error<'de, D: Deserialize<'de>>(raw: &'de Value) -> FieldError {

@@ -500,3 +500,23 @@ fn control_characters_never_pass() {
         "api \"petstore-v1\": id: must not contain control characters"
     );
 }
+
+#[test]
+fn unknown_keys_are_named_at_any_depth_only_when_there_are_some() {
+    let api = json!({
+        "id": "pets", "contxt": "/pets",
+        "endpoints": {"production": {"urls": ["http://a"], "retries": {"cout": 1}}},
+        "operations": [{"target": "/a"}, {"target": "/b", "scope": ["read"]}]
+    });
+    let expected = ["contxt", "endpoints.production.retries.cout", "operations[1].scope"];
+    let (dto, unknown) = decode_dto::<Api>(&api);
+    assert!(dto.is_ok());
+    assert_eq!(unknown.iter().map(ToString::to_string).collect::<Vec<_>>(), expected);
+    let text = api.to_string();
+    let (dto, unknown) = decode_dto_text::<Api>(&text);
+    assert!(dto.is_some());
+    assert_eq!(unknown.iter().map(ToString::to_string).collect::<Vec<_>>(), expected);
+    assert!(decode_dto::<Api>(&petstore()).1.is_empty());
+    assert!(decode_dto_text::<Api>(&petstore().to_string()).1.is_empty());
+    assert!(decode_dto_text::<Api>(r#"{"id": "pets"} {}"#).0.is_none(), "trailing characters");
+}

@@ -193,8 +193,9 @@ impl Target {
 /// `host[:port]`, the port left out when it is the scheme's default (as hyper-util does).
 fn host_header(scheme: &Scheme, authority: &Authority) -> Option<HeaderValue> {
     let default_port = if *scheme == Scheme::HTTPS { 443 } else { 80 };
+    // Concatenated, not formatted: every target of every API of a snapshot comes here.
     let value = match authority.port_u16() {
-        Some(port) if port != default_port => format!("{}:{port}", authority.host()),
+        Some(port) if port != default_port => [authority.host(), ":", &port.to_string()].concat(),
         _ => authority.host().to_owned(),
     };
     HeaderValue::try_from(value).ok()

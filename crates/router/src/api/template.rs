@@ -68,7 +68,7 @@ impl PathTemplate {
         if segments.iter().rev().skip(1).any(|s| *s == Segment::Rest) {
             return Err(TemplateError::RestNotLast);
         }
-        let canonical = canonical(&segments).into();
+        let canonical = canonical(target).into();
         Ok(PathTemplate { segments, canonical })
     }
 
@@ -177,11 +177,15 @@ fn parse_segments(body: &str) -> Result<Box<[Segment]>, TemplateError> {
     body.split('/').map(Segment::parse).collect()
 }
 
-fn canonical(segments: &[Segment]) -> String {
-    if segments.is_empty() {
-        return "/".to_owned();
+/// The canonical form of a `target` that parsed: the target itself without its trailing `/`
+/// (`/` for the root), since every segment that parses is written as its canonical form
+/// (literals as they are, `{name}`, `*`). A slice, not a string formatted segment by
+/// segment: this runs for every operation of every API of a snapshot.
+fn canonical(target: &str) -> &str {
+    match target.strip_suffix('/') {
+        Some("") | None => target,
+        Some(trimmed) => trimmed,
     }
-    segments.iter().map(|s| format!("/{s}")).collect()
 }
 
 #[cfg(test)]
@@ -216,6 +220,16 @@ mod tests {
         assert_eq!(parse("/pets/"), parse("/pets"));
         assert_eq!(parse("/*").segments(), [Segment::Rest]);
         assert_eq!(parse("/a%20b/caf%C3%A9/~x").as_str(), "/a%20b/caf%C3%A9/~x");
+    }
+
+    #[test]
+    fn the_canonical_form_is_the_segments_written_back() {
+        for target in ["/", "/pets/", "/pets/{petId}/toys/*", "/{a}/", "/a%20b/*", "/v1/x/"] {
+            let template = parse(target);
+            let written: String = template.segments().iter().map(|s| format!("/{s}")).collect();
+            let expected = if written.is_empty() { "/".to_owned() } else { written };
+            assert_eq!(template.as_str(), expected, "{target}");
+        }
     }
 
     #[test]
