@@ -1,5 +1,6 @@
 use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
+use smallvec::SmallVec;
 use tollgate_enforcer::Principal;
 use tollgate_enforcer::model::KeyType;
 
@@ -77,42 +78,20 @@ fn new_request_id() -> HeaderValue {
 }
 
 /// The identity headers of one request, at most three, kept inline rather than allocated.
-#[derive(Debug)]
-pub(super) struct IdentityHeaders {
-    fields: [(HeaderName, HeaderValue); 3],
-    len: usize,
-}
-
-impl IdentityHeaders {
-    pub(super) fn as_slice(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.fields[..self.len]
-    }
-
-    fn push(&mut self, name: HeaderName, value: HeaderValue) {
-        if let Some(field) = self.fields.get_mut(self.len) {
-            *field = (name, value);
-            self.len += 1;
-        }
-    }
-}
+pub(super) type IdentityHeaders = SmallVec<[(HeaderName, HeaderValue); 3]>;
 
 /// The identity headers for an admitted caller (none for unauthenticated operations).
 pub(super) fn identity_headers(principal: Option<&Principal>) -> IdentityHeaders {
-    const UNSET: (HeaderName, HeaderValue) = (KEY_TYPE, HeaderValue::from_static(""));
-    let mut headers = IdentityHeaders { fields: [UNSET; 3], len: 0 };
+    let mut headers = IdentityHeaders::new();
     let Some(principal) = principal else { return headers };
     let key_type = match principal.key_type {
         KeyType::Production => HeaderValue::from_static("PRODUCTION"),
         KeyType::Sandbox => HeaderValue::from_static("SANDBOX"),
     };
-    headers.push(KEY_TYPE, key_type);
+    headers.push((KEY_TYPE, key_type));
     if let Some(app) = &principal.application {
-        if let Some(id) = &app.id_header {
-            headers.push(APPLICATION_ID, id.clone());
-        }
-        if let Some(name) = &app.name_header {
-            headers.push(APPLICATION_NAME, name.clone());
-        }
+        headers.extend(app.id_header.clone().map(|id| (APPLICATION_ID, id)));
+        headers.extend(app.name_header.clone().map(|name| (APPLICATION_NAME, name)));
     }
     headers
 }
