@@ -40,14 +40,10 @@ fn forwarding(c: &mut Criterion) {
         (HeaderName::from_static("x-tollgate-key-type"), HeaderValue::from_static("PRODUCTION")),
     ];
     let fwd = ForwardHeaders {
-        client_ip: &client_ip,
-        proto: "https",
         host: Some(&host),
-        request_id: &request_id,
         credential_header: Some(&AUTHORIZATION),
-        api_key_header: None,
         identity: &identity,
-        backend_jwt: None,
+        ..ForwardHeaders::new(&client_ip, "https", &request_id)
     };
     let headers = client_headers();
     c.bench_function("forwarding/prepare_request_headers", |b| {

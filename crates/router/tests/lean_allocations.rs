@@ -105,16 +105,8 @@ async fn forward(
     body_timeouts: &IntCounter,
     request: Request<RequestBody>,
 ) -> Result<Received, BoxError> {
-    let headers = ForwardHeaders {
-        client_ip: &facts.client_ip,
-        proto: "https",
-        host: Some(&facts.host),
-        request_id: &facts.request_id,
-        credential_header: None,
-        api_key_header: None,
-        identity: &[],
-        backend_jwt: None,
-    };
+    let headers =
+        ForwardHeaders { host: Some(&facts.host), ..ForwardHeaders::new(&facts.client_ip, "https", &facts.request_id) };
     let path = UpstreamPath { rest: "/pets/7", query: Some("x=1") };
     let outbound =
         Outbound { endpoint, path, headers, sent: tokio::time::Instant::now(), body_timeouts: body_timeouts.clone() };

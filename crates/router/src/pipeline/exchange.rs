@@ -13,7 +13,7 @@ use crate::api::Api;
 use crate::body::ResponseBody;
 use crate::failure::Failure;
 use crate::metrics::RouterMetrics;
-use crate::proxy::{ProxyError, client_ip_value};
+use crate::proxy::{ForwardHeaders, ProxyError, client_ip_value};
 use crate::route::Route;
 use crate::trace::{Outcome, RequestTrace, Tracer};
 
@@ -34,15 +34,6 @@ pub struct Connection {
     pub ambiguous_framing: bool,
     /// The certificate chain the client presented in the TLS handshake, if any.
     pub client_certificate: Option<Arc<PresentedChain>>,
-}
-
-/// What the gateway asserts about a request's client to its upstream.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct ClientFacts<'a> {
-    pub(super) client_ip: &'a HeaderValue,
-    pub(super) proto: &'static str,
-    pub(super) host: Option<&'a HeaderValue>,
-    pub(super) request_id: &'a HeaderValue,
 }
 
 /// What the request path learns about one request, for its response headers, the access
@@ -149,15 +140,10 @@ impl Exchange {
         self.trace.routed(route.base_path, route.operation.template.as_str());
     }
 
-    /// What forwarding reads of this exchange, and the trace its attempts join.
-    pub(super) fn forwarding(&mut self) -> (ClientFacts<'_>, &mut RequestTrace) {
-        let facts = ClientFacts {
-            client_ip: &self.connection.client_ip_value,
-            proto: self.connection.proto(),
-            host: self.original_host.as_ref(),
-            request_id: &self.request_id,
-        };
-        (facts, &mut self.trace)
+    /// What forwarding asserts about this exchange's client, and the trace its attempts join.
+    pub(super) fn forwarding(&mut self) -> (ForwardHeaders<'_>, &mut RequestTrace) {
+        let client = ForwardHeaders::new(&self.connection.client_ip_value, self.connection.proto(), &self.request_id);
+        (ForwardHeaders { host: self.original_host.as_ref(), ..client }, &mut self.trace)
     }
 
     pub(super) fn admitted(&mut self, admission: &Admission) {

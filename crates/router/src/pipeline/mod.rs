@@ -7,9 +7,10 @@ mod exchange;
 mod request;
 mod unread;
 
+use std::sync::Arc;
+
 use http::{HeaderName, Request, Response};
 use hyper::body::Incoming;
-use std::sync::Arc;
 use tollgate_enforcer::backend_jwt::{BackendJwtError, BackendJwtSigner};
 use tollgate_enforcer::{Access, Admission, Enforcer, TokenError};
 
@@ -202,19 +203,16 @@ impl Pipeline {
         let jwt = backend_jwt(self.backend_jwt.as_deref(), route.api, admission).map_err(Failure::BackendJwt)?;
         let schemes = route.api.guard.schemes;
         let credential_header: &HeaderName = &route.api.auth_header;
-        let (asserting, trace) = exchange.forwarding();
+        let (client, trace) = exchange.forwarding();
         let outbound = Outbound {
             endpoint,
             path: *target_path,
             headers: ForwardHeaders {
-                client_ip: asserting.client_ip,
-                proto: asserting.proto,
-                host: asserting.host,
-                request_id: asserting.request_id,
                 credential_header: schemes.oauth2.then_some(credential_header),
                 api_key_header: schemes.api_key.then_some(&route.api.api_key.header),
                 identity: identity.as_slice(),
                 backend_jwt: self.backend_jwt.as_ref().map(|signer| (signer.header(), jwt.as_ref())),
+                ..client
             },
             sent: tokio::time::Instant::now(),
             body_timeouts: self.metrics.upstream_body_timeouts(route.api),

@@ -30,6 +30,23 @@ pub struct ForwardHeaders<'a> {
     pub backend_jwt: Option<(&'a HeaderName, Option<&'a HeaderValue>)>,
 }
 
+impl<'a> ForwardHeaders<'a> {
+    /// What every forwarded request asserts about its client, and nothing else: no host, no
+    /// credential or identity header, no backend JWT (set those with struct update syntax).
+    pub fn new(client_ip: &'a HeaderValue, proto: &'static str, request_id: &'a HeaderValue) -> Self {
+        ForwardHeaders {
+            client_ip,
+            proto,
+            host: None,
+            request_id,
+            credential_header: None,
+            api_key_header: None,
+            identity: &[],
+            backend_jwt: None,
+        }
+    }
+}
+
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Hop-by-hop headers by name (RFC 9110 7.6.1); `Proxy-*` and the headers `Connection`

@@ -24,16 +24,12 @@ fn values<'h>(map: &'h HeaderMap, name: &str) -> Vec<&'h str> {
 
 fn prepare(map: &mut HeaderMap, version: Version, identity: &[(HeaderName, HeaderValue)]) {
     let host = HeaderValue::from_static("api.example.com");
-    let client_ip = client_ip_value(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)));
+    let (client_ip, request_id) = (client_ip_value(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))), REQUEST_ID);
     let fwd = ForwardHeaders {
-        client_ip: &client_ip,
-        proto: "https",
         host: Some(&host),
-        request_id: &REQUEST_ID,
         credential_header: Some(&AUTHORIZATION),
-        api_key_header: None,
         identity,
-        backend_jwt: None,
+        ..ForwardHeaders::new(&client_ip, "https", &request_id)
     };
     prepare_request_headers(map, version, &fwd).append_to(map);
 }
@@ -71,16 +67,8 @@ fn the_backend_jwt_replaces_every_client_copy_and_without_one_the_copies_still_g
 fn forwarded_for_starts_a_chain_and_unmaps_ipv4_in_ipv6() {
     let mut map = HeaderMap::new();
     let mapped = client_ip_value(IpAddr::V6(Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped()));
-    let fwd = ForwardHeaders {
-        client_ip: &mapped,
-        proto: "http",
-        host: None,
-        request_id: &REQUEST_ID,
-        credential_header: None,
-        api_key_header: None,
-        identity: &[],
-        backend_jwt: None,
-    };
+    let request_id = REQUEST_ID;
+    let fwd = ForwardHeaders::new(&mapped, "http", &request_id);
     map.insert("x-forwarded-host", HeaderValue::from_static("spoofed"));
     prepare_request_headers(&mut map, Version::HTTP_2, &fwd).append_to(&mut map);
     assert_eq!(values(&map, "x-forwarded-for"), ["10.1.2.3"]);

@@ -128,16 +128,7 @@ async fn send_to(
     let mut headers = HeaderMap::new();
     headers.insert("accept", HeaderValue::from_static("*/*"));
     let (client_ip, request_id) = (HeaderValue::from_static("192.0.2.1"), HeaderValue::from_static("r-1"));
-    let fwd = ForwardHeaders {
-        client_ip: &client_ip,
-        proto: "https",
-        host: None,
-        request_id: &request_id,
-        credential_header: None,
-        api_key_header: None,
-        identity: &[],
-        backend_jwt: None,
-    };
+    let fwd = ForwardHeaders::new(&client_ip, "https", &request_id);
     let asserted = prepare_request_headers(&mut headers, Version::HTTP_11, &fwd);
     let request = LeanRequest { method: &method, target, host: &host, headers: &headers, asserted: &asserted };
     pool.send(authority, request).await

@@ -207,17 +207,7 @@ async fn forward_to(
     let mut request = Request::new(RequestBody::Empty);
     *request.method_mut() = method;
     let (client_ip, request_id) = (HeaderValue::from_static("192.0.2.1"), HeaderValue::from_static("id"));
-    let fwd = ForwardHeaders {
-        client_ip: &client_ip,
-        proto: "http",
-        host: None,
-        request_id: &request_id,
-        credential_header: None,
-        api_key_header: None,
-        identity: &[],
-        backend_jwt: None,
-    };
-    let outbound = outbound(endpoint, path, fwd);
+    let outbound = outbound(endpoint, path, ForwardHeaders::new(&client_ip, "http", &request_id));
     upstreams.forward(request, outbound, &mut RequestTrace::detached()).await
 }
 
@@ -268,14 +258,10 @@ async fn proxy(
     let identity = [(HeaderName::from_static("x-tollgate-application-id"), HeaderValue::from_static("app-1"))];
     let client_ip = client_ip_value(peer.ip());
     let fwd = ForwardHeaders {
-        client_ip: &client_ip,
-        proto: "http",
         host: host.as_ref(),
-        request_id: &request_id,
         credential_header: Some(&AUTHORIZATION),
-        api_key_header: None,
         identity: &identity,
-        backend_jwt: None,
+        ..ForwardHeaders::new(&client_ip, "http", &request_id)
     };
     let path = UpstreamPath { rest: uri.path().strip_prefix(BASE).unwrap_or(uri.path()), query: uri.query() };
     let request = Request::from_parts(parts, RequestBody::from(body));
