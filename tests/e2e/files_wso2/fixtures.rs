@@ -53,6 +53,16 @@ const REFUSED_ARTIFACTS: [(&str, &str); 2] = [
     ("rec2-PizzaShackAPI/", "operation policy jsonValidator on POST /order is not supported"),
 ];
 
+/// The refused fixtures laid out as an `api.yaml` file of their own.
+const API_YAML_PROJECTS: [&str; 6] = [
+    "cc-it-api_policies",
+    "cc-it-default_version_v1",
+    "cc-it-mutual_ssl_api",
+    "cc-unit-graphql_api",
+    "cc-unit-ws_api_failover",
+    "cc-unit-ws_api_loadbalance",
+];
+
 // === layout ===
 
 /// Every fixture of openapi/, apiyaml/, apictl/ and runtime-artifacts/ as the file source
@@ -65,10 +75,7 @@ fn lay_out_fixtures(apis: &Path) {
     for (name, _) in REFUSED.iter().filter(|(name, _)| name.ends_with(".yaml")) {
         copy(apis, name, &format!("openapi/{name}"));
     }
-    for name in ["cc-it-api_policies", "cc-it-default_version_v1", "cc-it-mutual_ssl_api", "cc-unit-graphql_api"] {
-        copy(apis, &format!("{name}/api.yaml"), &format!("apiyaml/{name}.yaml"));
-    }
-    for name in ["cc-unit-ws_api_failover", "cc-unit-ws_api_loadbalance"] {
+    for name in API_YAML_PROJECTS {
         copy(apis, &format!("{name}/api.yaml"), &format!("apiyaml/{name}.yaml"));
     }
     copy(apis, "pizzashack/api.yaml", "apictl/tooling-PizzaShackAPI-1.0.0-api.yaml");
