@@ -18,6 +18,7 @@
 pub mod apim;
 pub mod backend_jwt;
 pub mod balancer;
+mod captured_logs;
 mod client;
 mod collector;
 pub mod control_plane;
@@ -28,6 +29,7 @@ pub mod rabbitmq;
 pub mod redis;
 mod upstream;
 
+pub use captured_logs::CapturedLogs;
 pub use client::{Client, ClientAuth, ClientBody, Conn, Reply, empty, fetch_server_certificate_pem, full, tls_stream};
 pub use collector::{Collector, CollectorMode, Span, hex, int_attribute, text_attribute};
 pub use gateway::{GatewayProcess, GatewaySetup, Logs};

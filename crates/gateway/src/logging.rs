@@ -53,41 +53,24 @@ pub fn warn_ignored(variables: &[String]) {
 #[cfg(test)]
 #[allow(clippy::expect_used)] // a test whose filter does not parse must fail loudly
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex, PoisonError};
+    use tollgate_tests::CapturedLogs;
 
     use super::*;
-
-    /// Collects what a subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// The lines written at `level` for a warning from rustls's handshake parser (what it logs
     /// for a client sending an IP address as SNI) and one from the gateway.
     fn logged(level: &str) -> String {
-        let captured = Captured::default();
-        let writer = captured.clone();
+        let captured = CapturedLogs::default();
         let subscriber = tracing_subscriber::fmt()
             .with_env_filter(filter(level).expect("a valid filter"))
-            .with_writer(move || writer.clone())
+            .with_writer(captured.clone())
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
             tracing::warn!(target: "rustls::msgs::handshake", "Illegal SNI extension");
             tracing::warn!(target: "tollgate_router::server", "gateway warning");
         });
-        let bytes = captured.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        String::from_utf8_lossy(&bytes).into_owned()
+        captured.text()
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! Brokers: a restart on the same port, failover in order, a silent broker timing out, an
 //! unreachable one retried without end, AMQPS verification, credentials kept out of logs.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tollgate_adapter::source::wso2_apim::HubSignal;
-use tollgate_tests::install_crypto;
 use tollgate_tests::rabbitmq::{PASSWORD, RabbitMq};
+use tollgate_tests::{CapturedLogs, install_crypto};
 
 use super::{Hub, closed_port, connected_hub, revocation, revoked_token, settings};
 
@@ -125,33 +124,4 @@ async fn credentials_never_reach_the_logs() {
     // The failing broker's warning is not asserted captured: with other hub tests logging the
     // same callsite on other threads, a thread-scoped subscriber misses it now and then.
     assert!(!text.contains(PASSWORD), "a password was logged:\n{text}");
-}
-
-/// Log lines written by a `tracing` subscriber.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl CapturedLogs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = CapturedLogs;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
