@@ -35,7 +35,8 @@ use crate::api::{Target, UpstreamProtocol};
 pub(crate) struct TargetTransport {
     kind: TransportKind,
     /// The clients of the first [`Upstreams`](super::Upstreams) that sent to this target
-    /// (boxed: most targets of a large snapshot may never be sent to).
+    /// (behind an `Arc`: a target that is never sent to holds one empty cell, not a
+    /// `Transport`).
     bound: OnceLock<Arc<Bound>>,
 }
 
