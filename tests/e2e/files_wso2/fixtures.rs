@@ -63,6 +63,31 @@ const API_YAML_PROJECTS: [&str; 6] = [
     "cc-unit-ws_api_loadbalance",
 ];
 
+/// The apictl projects' files: (fixture, file name in the source directory).
+const APICTL_FILES: [(&str, &str); 6] = [
+    ("pizzashack/api.yaml", "tooling-PizzaShackAPI-1.0.0-api.yaml"),
+    ("pizzashack/Definitions/swagger.yaml", "tooling-PizzaShackAPI-1.0.0-swagger.yaml"),
+    ("pizzashack/deployment_environments.yaml", "tooling-default_deployment_environments.yaml"),
+    ("petstore/api.yaml", "cc-it-petstore-project-api.yaml"),
+    ("petstore/deployment_environments.yaml", "cc-it-deploy_multiple_env_vhosts.yaml"),
+    ("annotated/api.yaml", "tooling-sample-api-annotated-v4.7.0.yaml"),
+];
+
+/// The recorded per-API runtime artifacts' files: (fixture, file name in the source directory).
+const RUNTIME_ARTIFACT_FILES: [(&str, &str); 11] = [
+    ("rec2-PizzaShackAPI/api.json", "rec2-PizzaShackAPI-1.0.0-api.json"),
+    ("rec2-PizzaShackAPI/Definitions/swagger.json", "rec2-PizzaShackAPI-1.0.0-swagger.json"),
+    ("rec2-PizzaShackAPI/Client-certificates/client_certificates.json", "rec2-client_certificates.json"),
+    ("rec2-PizzaShackAPI/Endpoint-certificates/endpoint_certificates.json", "rec2-endpoint_certificates.json"),
+    ("rec2-PizzaShackAPI/Policies/jsonValidator_v1.json", "rec2-policy-jsonValidator_v1.json"),
+    ("rec1-PizzaShackAPI/api.json", "rec1-PizzaShackAPI-1.0.0-rev-api.json"),
+    ("rec1-StarWarsAPI/api.json", "rec1-StarWarsAPI-1.0.0-graphql-api.json"),
+    ("base/api.json", "base-TestAPI-1.0.0-wildcard-api.json"),
+    ("base/Definitions/swagger.json", "base-TestAPI-1.0.0-wildcard-swagger.json"),
+    ("rec2-deployments.json", "rec2-deployments.json"),
+    ("rec2-env_properties.json", "rec2-env_properties.json"),
+];
+
 // === layout ===
 
 /// Every fixture of openapi/, apiyaml/, apictl/ and runtime-artifacts/ as the file source
@@ -78,35 +103,18 @@ fn lay_out_fixtures(apis: &Path) {
     for name in API_YAML_PROJECTS {
         copy(apis, &format!("{name}/api.yaml"), &format!("apiyaml/{name}.yaml"));
     }
-    copy(apis, "pizzashack/api.yaml", "apictl/tooling-PizzaShackAPI-1.0.0-api.yaml");
-    copy(apis, "pizzashack/Definitions/swagger.yaml", "apictl/tooling-PizzaShackAPI-1.0.0-swagger.yaml");
-    copy(apis, "pizzashack/deployment_environments.yaml", "apictl/tooling-default_deployment_environments.yaml");
-    copy(apis, "petstore/api.yaml", "apictl/cc-it-petstore-project-api.yaml");
-    copy(apis, "petstore/deployment_environments.yaml", "apictl/cc-it-deploy_multiple_env_vhosts.yaml");
-    copy(apis, "annotated/api.yaml", "apictl/tooling-sample-api-annotated-v4.7.0.yaml");
+    for (fixture, file) in APICTL_FILES {
+        copy(apis, fixture, &format!("apictl/{file}"));
+    }
     lay_out_runtime_artifacts(apis);
 }
 
 fn lay_out_runtime_artifacts(apis: &Path) {
-    let rec2 = "rec2-PizzaShackAPI";
-    copy(apis, &format!("{rec2}/api.json"), "runtime-artifacts/rec2-PizzaShackAPI-1.0.0-api.json");
-    copy(apis, &format!("{rec2}/Definitions/swagger.json"), "runtime-artifacts/rec2-PizzaShackAPI-1.0.0-swagger.json");
-    let certificates = "runtime-artifacts/rec2-client_certificates.json";
-    copy(apis, &format!("{rec2}/Client-certificates/client_certificates.json"), certificates);
-    let endpoint_certificates = "runtime-artifacts/rec2-endpoint_certificates.json";
-    copy(apis, &format!("{rec2}/Endpoint-certificates/endpoint_certificates.json"), endpoint_certificates);
-    copy(
-        apis,
-        &format!("{rec2}/Policies/jsonValidator_v1.json"),
-        "runtime-artifacts/rec2-policy-jsonValidator_v1.json",
-    );
-    copy(apis, "rec1-PizzaShackAPI/api.json", "runtime-artifacts/rec1-PizzaShackAPI-1.0.0-rev-api.json");
-    copy(apis, "rec1-StarWarsAPI/api.json", "runtime-artifacts/rec1-StarWarsAPI-1.0.0-graphql-api.json");
-    copy(apis, "base/api.json", "runtime-artifacts/base-TestAPI-1.0.0-wildcard-api.json");
-    copy(apis, "base/Definitions/swagger.json", "runtime-artifacts/base-TestAPI-1.0.0-wildcard-swagger.json");
-    copy(apis, "rec2-deployments.json", "runtime-artifacts/rec2-deployments.json");
-    copy(apis, "rec2-env_properties.json", "runtime-artifacts/rec2-env_properties.json");
+    for (fixture, file) in RUNTIME_ARTIFACT_FILES {
+        copy(apis, fixture, &format!("runtime-artifacts/{file}"));
+    }
 }
+
 // === tests ===
 
 #[tokio::test]
